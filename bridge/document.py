@@ -1,0 +1,70 @@
+"""What a codec hands to the mapping layer: a decoded source document.
+
+A codec turns bytes into one or more :class:`SourceDocument`; only mappings turn a document's
+``tree`` into canonical objects. The tree is plain data the mapping language walks:
+``dict`` nodes keyed by field or child name, ``list`` for repeated children, ``str`` (or JSON
+scalars) as leaves. IDoc segments are ``dict`` subclasses, so IDoc-XML, flat IDocs and JSON all
+look the same to a mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["Codec", "SourceDocument"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    """One source document, decoded.
+
+    Attributes:
+        system: the source system kind (``sap``, ``kingdee``, ``canonical``...).
+        document_type: what the mapping is chosen by (IDoc basic type such as ``LOIPRO05``).
+        tree: the data a mapping walks.
+        document_id: the source's own id (IDoc DOCNUM), when there is one.
+        instance: which installation sent it (SAP sender partner, e.g. ``S4HCLNT100``).
+        version: orders updates of one business key; larger is newer (IDoc SERIAL).
+        created: the source's creation time as raw text pieces (``("20231128", "093405")``),
+            turned into ``occurred_at`` by the mapping layer in the source system's time zone.
+        extension: an IDoc extension (CIMTYP), when set.
+        origin: where the bytes came from (file name or message id), for error messages.
+        fingerprint: a hash of the document's bytes, used when there is no document_id.
+        meta: further source facts (message type, partner numbers) for envelopes and errors.
+    """
+
+    system: str
+    document_type: str
+    tree: Mapping[str, Any]
+    document_id: str | None = None
+    instance: str | None = None
+    version: str | None = None
+    created: tuple[str, ...] = ()
+    extension: str | None = None
+    origin: str | None = None
+    fingerprint: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short human name for error messages: ``file.xml DOCNUM 0000000000430094``."""
+        parts = [self.origin] if self.origin else []
+        if self.document_id:
+            parts.append(f"DOCNUM {self.document_id}" if self.system == "sap" else self.document_id)
+        return " ".join(parts) or self.document_type
+
+
+class Codec(Protocol):
+    """Bytes <-> documents for one source system (registered by entry point)."""
+
+    system: str
+
+    def sniff(self, data: bytes) -> bool:
+        """Return True when the bytes look like this codec's format."""
+        ...
+
+    def decode(self, data: bytes, *, origin: str | None = None, **options: Any) -> list[SourceDocument]:
+        """Decode bytes into documents; raise :class:`bridge.errors.DecodeError` on bad input."""
+        ...

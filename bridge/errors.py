@@ -1,0 +1,172 @@
+"""The bridge's typed error tree.
+
+Every failure the bridge reports is one of these, so that the runtime can decide what to do
+with a message by its class alone::
+
+    BridgeError                      base of everything the bridge raises on purpose
+    ├── TransientError               retry: network, timeouts, 5xx, broker loss, expired sessions
+    ├── PermanentError               dead-letter now: retrying cannot help
+    │   ├── DecodeError              bytes are not a readable document (malformed XML, bad IDoc)
+    │   │   └── DefinitionError      no segment definition for an IDoc type or segment
+    │   ├── MappingError             a mapping could not turn a source value into a target value
+    │   ├── ValidationError          the mapped object breaks the canonical contract
+    │   └── BusinessRejection        the target system refused the payload on business grounds
+    └── ConfigError (also ValueError) bad configuration or mapping file: fail at start-up
+        └── MappingDefinitionError   a mapping file is invalid (schema, unknown transform, lookup)
+
+Third-party errors are wrapped at the boundary (``raise DecodeError(...) from exc``); the message
+names what was wrong and where (file, DOCNUM, segment, mapping, field, path, value).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BridgeError",
+    "BusinessRejection",
+    "ConfigError",
+    "DecodeError",
+    "DefinitionError",
+    "MappingDefinitionError",
+    "MappingError",
+    "PermanentError",
+    "TransientError",
+    "ValidationError",
+]
+
+
+class BridgeError(Exception):
+    """Base of every error the bridge raises on purpose."""
+
+
+class TransientError(BridgeError):
+    """A failure that may succeed when tried again (network, timeout, 5xx, broker loss)."""
+
+
+class PermanentError(BridgeError):
+    """A failure that retrying cannot fix: the message goes to the dead-letter queue at once."""
+
+
+class DecodeError(PermanentError):
+    """The payload cannot be read as a document of the expected format.
+
+    Attributes:
+        source: the file name or message id the bytes came from, when known.
+        document_id: the document's own id (an IDoc's DOCNUM), when known.
+        segment: the segment (type or definition, with its number) being read, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        document_id: str | None = None,
+        segment: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.source = source
+        self.document_id = document_id
+        self.segment = segment
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source)
+        if self.document_id:
+            where.append(f"DOCNUM {self.document_id}")
+        if self.segment:
+            where.append(f"segment {self.segment}")
+        return f"{': '.join(where)}: {self.reason}" if where else self.reason
+
+    def located(self, *, source: str | None = None, document_id: str | None = None) -> DecodeError:
+        """Return a copy that also names the source file or document id."""
+        clone = type(self).__new__(type(self))
+        DecodeError.__init__(
+            clone,
+            self.reason,
+            source=source or self.source,
+            document_id=document_id or self.document_id,
+            segment=self.segment,
+        )
+        return clone
+
+
+class DefinitionError(DecodeError):
+    """No segment definition is known for an IDoc type or one of its segments."""
+
+
+class MappingError(PermanentError):
+    """A mapping failed on a value: names the mapping, target field, source path and value.
+
+    Attributes:
+        mapping: the mapping's name (and file) that failed.
+        field: the dotted target field being produced.
+        path: the source path read for it.
+        value: the offending source value (``None`` when the value was missing).
+        reason: what was wrong with the value.
+        document: the document label (file, DOCNUM) when the caller knows it.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        mapping: str | None = None,
+        field: str | None = None,
+        path: str | None = None,
+        value: object = None,
+        document: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.mapping = mapping
+        self.field = field
+        self.path = path
+        self.value = value
+        self.document = document
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.document:
+            parts.append(self.document)
+        if self.mapping:
+            parts.append(f"mapping {self.mapping}")
+        if self.field:
+            parts.append(f"field {self.field}")
+        if self.path:
+            parts.append(f"path {self.path}")
+        if self.value is not None:
+            parts.append(f"value {self.value!r}")
+        prefix = ", ".join(parts)
+        return f"{prefix}: {self.reason}" if prefix else self.reason
+
+    def with_context(self, **context: str | None) -> MappingError:
+        """Fill in context (mapping, field, path, document) that is not set yet."""
+        for key, val in context.items():
+            if val is not None and getattr(self, key) is None:
+                setattr(self, key, val)
+        self.args = (self._render(),)
+        return self
+
+    def __str__(self) -> str:
+        return self._render()
+
+
+class ValidationError(PermanentError):
+    """The mapped object does not satisfy the canonical model."""
+
+
+class BusinessRejection(PermanentError):
+    """The target system rejected the payload for a business reason (e.g. order locked)."""
+
+
+class ConfigError(BridgeError, ValueError):
+    """Invalid configuration: the bridge refuses to start and names the setting."""
+
+
+class MappingDefinitionError(ConfigError):
+    """A mapping file is invalid: schema violation, unknown transform or lookup, bad path.
+
+    The message names the file and, where the YAML loader knows it, the line.
+    """

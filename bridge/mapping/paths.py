@@ -1,0 +1,201 @@
+"""Paths into a source tree, compiled into small getter functions.
+
+A path is dotted names (``E1AFKOL.E1JSTKL.STAT``, ``payload.order_id``) walked from the current
+element. A list on the way is entered element by element: a single-value read takes the first
+element, an all-values read takes every one. Prefixes: ``$root.`` (the document), ``$parent.``
+(the element around the current foreach element; repeatable), ``$doc.`` (source facts) and the
+lone ``$index`` (1-based position in the current foreach). An empty string counts as absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.errors import MappingDefinitionError
+
+__all__ = ["CompiledPath", "Scope", "compile_path"]
+
+
+class Scope:
+    """Where an expression is evaluated: the document root, source facts, enclosing elements."""
+
+    __slots__ = ("doc", "index", "parents", "root")
+
+    def __init__(
+        self,
+        root: Any,
+        doc: Mapping[str, Any],
+        parents: tuple[Any, ...] = (),
+        index: int = 0,
+    ) -> None:
+        self.root = root
+        self.doc = doc
+        self.parents = parents
+        self.index = index
+
+
+Getter = Callable[[Any, Scope], Any]
+
+
+def _walk_one(node: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if type(node) is list:
+            if not node:
+                return None
+            node = node[0]
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+        if node is None:
+            return None
+    if type(node) is list:
+        node = node[0] if node else None
+    return None if node == "" else node
+
+
+def _walk_all(node: Any, keys: tuple[str, ...], out: list[Any]) -> None:
+    if type(node) is list:
+        for item in node:
+            _walk_all(item, keys, out)
+        return
+    if not keys:
+        if node is not None and node != "":
+            out.append(node)
+        return
+    if isinstance(node, dict):
+        child = node.get(keys[0])
+        if child is not None:
+            _walk_all(child, keys[1:], out)
+
+
+def _walk_elements(
+    node: Any, keys: tuple[str, ...], trail: tuple[Any, ...]
+) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Yield (element, the elements passed on the way) for each element at the path's end."""
+    if type(node) is list:
+        for item in node:
+            yield from _walk_elements(item, keys, trail)
+        return
+    if not keys:
+        if node is not None and node != "":
+            yield node, trail
+        return
+    if isinstance(node, dict):
+        child = node.get(keys[0])
+        if child is not None:
+            yield from _walk_elements(child, keys[1:], (*trail, node))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPath:
+    """A path compiled once: ``one`` reads a value, ``all`` every value, ``elements`` for foreach."""
+
+    text: str
+    one: Getter
+    all: Callable[[Any, Scope], list[Any]]
+    elements: Callable[[Any, Scope], Iterator[tuple[Any, tuple[Any, ...]]]]
+
+
+def _base_selector(prefix: list[str], text: str) -> Callable[[Any, Scope], Any] | None:
+    """None means 'the current node'; otherwise a function choosing the starting node."""
+    if not prefix:
+        return None
+    if prefix == ["$root"]:
+        return lambda node, scope: scope.root
+    if all(p == "$parent" for p in prefix):
+        depth = len(prefix)
+
+        def parent(node: Any, scope: Scope) -> Any:
+            parents = scope.parents
+            return parents[-depth] if len(parents) >= depth else None
+
+        return parent
+    raise MappingDefinitionError(f"path {text!r}: cannot combine {'.'.join(prefix)}")
+
+
+def compile_path(text: str) -> CompiledPath:
+    """Compile a path string; raise MappingDefinitionError for malformed paths."""
+    if not isinstance(text, str) or not text.strip():
+        raise MappingDefinitionError(f"path {text!r} is empty")
+    parts = text.strip().split(".")
+    if any(not p for p in parts):
+        raise MappingDefinitionError(f"path {text!r} has an empty step (two dots or a dot at an end)")
+    if parts == ["$index"]:
+        return CompiledPath(
+            text,
+            lambda node, scope: scope.index,
+            lambda node, scope: [scope.index],
+            lambda node, scope: iter([(scope.index, ())]),
+        )
+    if parts[0] == "$doc":
+        if len(parts) != 2:
+            raise MappingDefinitionError(f"path {text!r}: $doc takes one name, e.g. $doc.document_id")
+        name = parts[1]
+
+        def doc_one(node: Any, scope: Scope) -> Any:
+            value = scope.doc.get(name)
+            return None if value == "" else value
+
+        return CompiledPath(
+            text,
+            doc_one,
+            lambda node, scope: [v] if (v := doc_one(node, scope)) is not None else [],
+            lambda node, scope: iter([(v, ())]) if (v := doc_one(node, scope)) is not None else iter(()),
+        )
+    prefix = [p for p in parts if p.startswith("$")]
+    keys = tuple(parts[len(prefix) :])
+    if prefix != parts[: len(prefix)] or any(k.startswith("$") for k in keys):
+        raise MappingDefinitionError(f"path {text!r}: $-prefixes must come first")
+    base = _base_selector(prefix, text)
+    return _make_path(text, base, keys)
+
+
+def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[str, ...]) -> CompiledPath:
+    if base is None:
+        if len(keys) == 1:
+            key = keys[0]
+
+            def one(node: Any, scope: Scope) -> Any:
+                if type(node) is list:
+                    node = node[0] if node else None
+                if not isinstance(node, dict):
+                    return None
+                value = node.get(key)
+                if type(value) is list:
+                    value = value[0] if value else None
+                return None if value == "" else value
+
+        else:
+
+            def one(node: Any, scope: Scope) -> Any:
+                return _walk_one(node, keys)
+
+        def every(node: Any, scope: Scope) -> list[Any]:
+            out: list[Any] = []
+            _walk_all(node, keys, out)
+            return out
+
+        def elements(node: Any, scope: Scope) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+            return _walk_elements(node, keys, ())
+
+    else:
+        choose = base
+
+        def one(node: Any, scope: Scope) -> Any:
+            start = choose(node, scope)
+            return _walk_one(start, keys) if start is not None else None
+
+        def every(node: Any, scope: Scope) -> list[Any]:
+            out: list[Any] = []
+            start = choose(node, scope)
+            if start is not None:
+                _walk_all(start, keys, out)
+            return out
+
+        def elements(node: Any, scope: Scope) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+            start = choose(node, scope)
+            return _walk_elements(start, keys, ()) if start is not None else iter(())
+
+    return CompiledPath(text, one, every, elements)
