@@ -57,6 +57,7 @@ DecimalString = Annotated[
 
 Timestamp = Annotated[
     AwareDatetime,
+    PlainSerializer(lambda moment: moment.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2023-12-11T00:29:41+08:00"]}),
 ]
 """An ISO 8601 date-time that always carries its UTC offset."""

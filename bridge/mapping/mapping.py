@@ -108,8 +108,10 @@ class CompiledMapping:
         document_id = overrides.get("document_id") or doc.document_id
         instance = overrides.get("instance") or doc.instance
         document_key = document_id or doc.fingerprint or "nokey"
-        version = overrides.get("version") or doc.version or document_key
         occurred_at = overrides.get("occurred_at") or self._occurred_at(doc) or clock().isoformat()
+        # without a serial or creation time, the IDoc number (ascending in SAP) orders updates;
+        # failing that, the time the bridge saw the document does; a content hash cannot
+        version = overrides.get("version") or doc.version or document_id or _compact(occurred_at)
         correlation = overrides.get("correlation_id") or f"{doc.system}:{instance or '-'}:{document_key}"
         envelopes = []
         for event, payload in mapped:
@@ -185,6 +187,11 @@ class CompiledMapping:
         return envelope.get("entity") == self.entity and (
             not self.events or envelope.get("event") in self.events
         )
+
+
+def _compact(timestamp: str) -> str:
+    """``2023-11-28T09:34:05.123+08:00`` -> ``20231128093405123`` (sortable digits)."""
+    return "".join(ch for ch in timestamp.split("+", maxsplit=1)[0].rstrip("Z") if ch.isdigit())
 
 
 def _facts(doc: SourceDocument) -> dict[str, Any]:

@@ -311,14 +311,15 @@ def boolean(value: Any) -> bool | None:
 
 
 @transform("flag_sap")
-def flag_sap(value: Any, *, true: str = "X", false: str | None = None) -> str | None:
-    """A boolean as an SAP checkbox: true -> ``X``, false -> absent (or ``false``).
+def flag_sap(value: Any, *, true_value: str = "X", false_value: str | None = None) -> str | None:
+    """A boolean as an SAP checkbox: true -> ``X`` (or ``true_value``), false -> absent
+    (or ``false_value``).
 
-    YAML: ``FIN_CONF: {path: payload.final, transform: {name: flag_sap, true: "1"}}``
+    YAML: ``FIN_CONF: {path: payload.final, transform: {name: flag_sap, true_value: "1"}}``
     """
     if value is None:
-        return false
-    return true if sap_flag(value) else false
+        return false_value
+    return true_value if sap_flag(value) else false_value
 
 
 # --- dates and times -----------------------------------------------------------------------

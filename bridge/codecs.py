@@ -1,0 +1,54 @@
+"""The codec registry: adapters register codecs by entry point, the runtime looks them up by
+system name and never imports a vendor module by name."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+
+from bridge.document import Codec
+from bridge.errors import ConfigError, DecodeError
+
+__all__ = ["ENTRY_POINT_GROUP", "codec_for", "codec_names", "sniff_codec"]
+
+#: Entry point group adapters register their codecs under (``sap = adapters.sap.codec:SapCodec``).
+ENTRY_POINT_GROUP = "erp_mes_bridge.codecs"
+
+
+@cache
+def _codecs() -> dict[str, Codec]:
+    found: dict[str, Codec] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            factory = entry.load()
+        except Exception as exc:  # a broken adapter must say which one
+            raise ConfigError(f"codec {entry.name} ({entry.value}) cannot be loaded: {exc}") from exc
+        found[entry.name] = factory()
+    return found
+
+
+def codec_names() -> list[str]:
+    """Names of the registered codecs (source systems)."""
+    return sorted(_codecs())
+
+
+def codec_for(system: str) -> Codec:
+    """The codec of a source system; ConfigError naming the known ones if there is none."""
+    try:
+        return _codecs()[system]
+    except KeyError:
+        raise ConfigError(
+            f"no codec for source system {system!r} (known: {', '.join(codec_names()) or 'none'})"
+        ) from None
+
+
+def sniff_codec(data: bytes, source: str | None = None) -> Codec:
+    """The first codec that recognises the bytes; DecodeError if none does."""
+    for codec in _codecs().values():
+        if codec.sniff(data):
+            return codec
+    raise DecodeError(
+        "format not recognised (expected IDoc-XML, a flat IDoc file or canonical JSON); "
+        "name the source system with --source-system",
+        source=source,
+    )

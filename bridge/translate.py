@@ -1,0 +1,134 @@
+"""Offline translation: files in, canonical envelopes (or target payloads) out.
+
+The same steps the translate worker runs: detect the format, decode with the source system's
+codec, choose the mapping by (system, document type), map, validate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.canonical import SCHEMA_ID, parse_envelope
+from bridge.codecs import codec_for, sniff_codec
+from bridge.document import SourceDocument
+from bridge.errors import ConfigError, DecodeError, MappingError, ValidationError
+from bridge.formats import render_payload
+from bridge.mapping import CompiledMapping, MappingCatalog
+
+__all__ = ["Translator", "read_input"]
+
+
+def read_input(path: Path) -> bytes:
+    """Read a file; a missing or unreadable file is a DecodeError naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DecodeError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from exc
+
+
+def is_canonical_json(data: bytes) -> bool:
+    """Whether the bytes look like a canonical envelope."""
+    head = data.lstrip()[:1]
+    return head == b"{" and SCHEMA_ID.encode() in data[:4096]
+
+
+@dataclass
+class Translator:
+    """Chooses codec and mapping per document and produces output lines."""
+
+    catalog: MappingCatalog
+    mapping_name: str | None = None
+    source_system: str | None = None
+    document_type: str | None = None
+    codec_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        mappings_dir: Path | None = None,
+        mapping_name: str | None = None,
+        source_system: str | None = None,
+        document_type: str | None = None,
+        codec_options: Mapping[str, Any] | None = None,
+    ) -> Translator:
+        """Load the mapping catalog and check the named mapping and system exist."""
+        catalog = MappingCatalog.load(mappings_dir)
+        if mapping_name:
+            catalog.get(mapping_name)
+        if source_system:
+            codec_for(source_system)
+        options = {k: v for k, v in (codec_options or {}).items() if v}
+        return cls(catalog, mapping_name, source_system, document_type, options)
+
+    def translate_file(self, path: Path) -> Iterator[str]:
+        """Output lines for one file: JSON envelopes, or rendered target payloads."""
+        data = read_input(path)
+        if is_canonical_json(data):
+            yield from self._render_envelopes(data, path)
+            return
+        for document in self.decode(data, path.name):
+            for envelope in self.map_document(document):
+                yield json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+
+    def decode(self, data: bytes, origin: str) -> list[SourceDocument]:
+        """Decode bytes with the named or detected codec."""
+        codec = codec_for(self.source_system) if self.source_system else sniff_codec(data, origin)
+        return codec.decode(data, origin=origin, **self.codec_options)
+
+    def mapping_for(self, document: SourceDocument) -> CompiledMapping:
+        """The mapping named on the command line, or the one for the document's type."""
+        if self.mapping_name:
+            return self.catalog.get(self.mapping_name)
+        document_type = self.document_type or document.document_type
+        found = self.catalog.for_document(document.system, document_type, document.extension)
+        if not found:
+            known = sorted(
+                {
+                    f"{m.system} {d}"
+                    for m in self.catalog
+                    if m.direction == "to_canonical"
+                    for d in m.documents
+                }
+            )
+            raise MappingError(
+                f"no mapping reads {document.system} {document_type} (mappings exist for: {', '.join(known) or 'nothing'})",
+                document=document.label,
+            )
+        if len(found) > 1:
+            raise MappingError(
+                f"several mappings read {document.system} {document_type}: "
+                f"{', '.join(m.name for m in found)}; choose one with --mapping",
+                document=document.label,
+            )
+        return found[0]
+
+    def map_document(self, document: SourceDocument) -> list[dict[str, Any]]:
+        """Canonical envelopes for one document."""
+        return self.mapping_for(document).apply(document)
+
+    def _render_envelopes(self, data: bytes, path: Path) -> Iterator[str]:
+        try:
+            raw = json.loads(data)
+            envelope = parse_envelope(raw).model_dump(mode="json", by_alias=True, exclude_none=True)
+        except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError
+            raise ValidationError(f"{path.name}: not a valid canonical envelope: {exc}") from exc
+        if self.mapping_name:
+            mapping = self.catalog.get(self.mapping_name)
+        else:
+            found = self.catalog.for_envelope(envelope["entity"], envelope["event"])
+            if len(found) != 1:
+                names = ", ".join(m.name for m in found) or "none"
+                raise ConfigError(
+                    f"{path.name}: {len(found)} mappings render {envelope['entity']}.{envelope['event']} "
+                    f"({names}); choose one with --mapping"
+                )
+            mapping = found[0]
+        if mapping.direction != "from_canonical":
+            raise ConfigError(f"mapping {mapping.name} reads source documents, not canonical envelopes")
+        payload = mapping.render(envelope)
+        yield render_payload(mapping, payload).decode("utf-8").rstrip("\n")
