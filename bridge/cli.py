@@ -128,22 +128,18 @@ def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None) ->
 
     with _reported():
         data = read_input(file)
-        codec = _sap_tool("decode_idocs")
-        show = _sap_tool("idoc_to_dict")
-        idocs = codec(data, origin=file.name, definitions=list(definitions), idoc_type=idoc_type)
-        shown: Any = [show(one) for one in idocs]
+        describe = _inspector("sap")
+        shown = describe(data, origin=file.name, definitions=list(definitions), idoc_type=idoc_type)
         click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False))
 
 
-def _sap_tool(name: str) -> Callable[..., Any]:
-    """A function of the SAP adapter, found through the codec registry (no import by name)."""
-    from bridge.codecs import codec_for
+def _inspector(system: str) -> Callable[..., list[dict[str, Any]]]:
+    """The adapter's document inspector, found by entry point (no vendor import by name)."""
+    from importlib.metadata import entry_points
 
-    codec = codec_for("sap")
-    tool = getattr(codec, name, None)
-    if tool is None:
-        raise ConfigError(f"the sap codec offers no {name}")
-    return tool
+    for entry in entry_points(group="erp_mes_bridge.inspectors", name=system):
+        return entry.load()
+    raise ConfigError(f"no inspector registered for {system}")
 
 
 # -- mapping ----------------------------------------------------------------------------

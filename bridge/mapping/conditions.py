@@ -75,18 +75,19 @@ def _comparison(op: str, operand: Any, values_at: Callable[[Any, Scope], list[An
     if op == "exists":
         wanted = bool(operand)
         return lambda node, scope: bool(values_at(node, scope)) is wanted
-    if op in ("equals", "not_equals"):
-        target = _text(operand)
-        if op == "equals":
-            return lambda node, scope: any(_text(v) == target for v in values_at(node, scope))
-        return lambda node, scope: all(_text(v) != target for v in values_at(node, scope))
-    if op in ("in", "not_in"):
-        if not isinstance(operand, list):
+    if op in ("equals", "not_equals", "in", "not_in"):
+        if op in ("in", "not_in") and not isinstance(operand, list):
             raise MappingDefinitionError(f"{where}: {op} takes a list")
-        targets = frozenset(_text(v) for v in operand)
-        if op == "in":
-            return lambda node, scope: any(_text(v) in targets for v in values_at(node, scope))
-        return lambda node, scope: all(_text(v) not in targets for v in values_at(node, scope))
+        targets = frozenset(_text(v) for v in (operand if isinstance(operand, list) else [operand]))
+        negate = op.startswith("not_")
+
+        def matches_any(node: Any, scope: Scope) -> bool:
+            for value in values_at(node, scope):
+                if (value if type(value) is str else _text(value)) in targets:
+                    return not negate
+            return negate
+
+        return matches_any
     if op == "matches":
         try:
             pattern = re.compile(str(operand))

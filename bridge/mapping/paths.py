@@ -9,7 +9,7 @@ lone ``$index`` (1-based position in the current foreach). An empty string count
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,37 +55,45 @@ def _walk_one(node: Any, keys: tuple[str, ...]) -> Any:
     return None if node == "" else node
 
 
-def _walk_all(node: Any, keys: tuple[str, ...], out: list[Any]) -> None:
-    if type(node) is list:
-        for item in node:
-            _walk_all(item, keys, out)
-        return
-    if not keys:
-        if node is not None and node != "":
-            out.append(node)
-        return
-    if isinstance(node, dict):
-        child = node.get(keys[0])
-        if child is not None:
-            _walk_all(child, keys[1:], out)
+def _walk_all(node: Any, keys: tuple[str, ...]) -> list[Any]:
+    """Every value at the end of ``keys``, lists entered level by level (no recursion)."""
+    level = node if type(node) is list else [node]
+    for key in keys:
+        following: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                value = item.get(key)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    following.extend(value)
+                else:
+                    following.append(value)
+        level = following
+        if not level:
+            return level
+    return [value for value in level if value is not None and value != ""]
 
 
-def _walk_elements(
-    node: Any, keys: tuple[str, ...], trail: tuple[Any, ...]
-) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-    """Yield (element, the elements passed on the way) for each element at the path's end."""
-    if type(node) is list:
-        for item in node:
-            yield from _walk_elements(item, keys, trail)
-        return
-    if not keys:
-        if node is not None and node != "":
-            yield node, trail
-        return
-    if isinstance(node, dict):
-        child = node.get(keys[0])
-        if child is not None:
-            yield from _walk_elements(child, keys[1:], (*trail, node))
+def _walk_elements(node: Any, keys: tuple[str, ...]) -> list[tuple[Any, tuple[Any, ...]]]:
+    """(element, the elements passed on the way) for each element at the path's end."""
+    level: list[tuple[Any, tuple[Any, ...]]] = (
+        [(item, ()) for item in node] if type(node) is list else [(node, ())]
+    )
+    for key in keys:
+        following: list[tuple[Any, tuple[Any, ...]]] = []
+        for item, trail in level:
+            if isinstance(item, dict):
+                value = item.get(key)
+                if value is None:
+                    continue
+                inner = (*trail, item)
+                if type(value) is list:
+                    following.extend((element, inner) for element in value)
+                else:
+                    following.append((value, inner))
+        level = following
+    return [(value, trail) for value, trail in level if value is not None and value != ""]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +103,7 @@ class CompiledPath:
     text: str
     one: Getter
     all: Callable[[Any, Scope], list[Any]]
-    elements: Callable[[Any, Scope], Iterator[tuple[Any, tuple[Any, ...]]]]
+    elements: Callable[[Any, Scope], Iterable[tuple[Any, tuple[Any, ...]]]]
 
 
 def _base_selector(prefix: list[str], text: str) -> Callable[[Any, Scope], Any] | None:
@@ -127,7 +135,7 @@ def compile_path(text: str) -> CompiledPath:
             text,
             lambda node, scope: scope.index,
             lambda node, scope: [scope.index],
-            lambda node, scope: iter([(scope.index, ())]),
+            lambda node, scope: [(scope.index, ())],
         )
     if parts[0] == "$doc":
         if len(parts) != 2:
@@ -142,7 +150,7 @@ def compile_path(text: str) -> CompiledPath:
             text,
             doc_one,
             lambda node, scope: [v] if (v := doc_one(node, scope)) is not None else [],
-            lambda node, scope: iter([(v, ())]) if (v := doc_one(node, scope)) is not None else iter(()),
+            lambda node, scope: [(v, ())] if (v := doc_one(node, scope)) is not None else [],
         )
     prefix = [p for p in parts if p.startswith("$")]
     keys = tuple(parts[len(prefix) :])
@@ -158,11 +166,12 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
             key = keys[0]
 
             def one(node: Any, scope: Scope) -> Any:
-                if type(node) is list:
-                    node = node[0] if node else None
-                if not isinstance(node, dict):
-                    return None
-                value = node.get(key)
+                try:
+                    value = node.get(key)
+                except AttributeError:  # a list (take its first element) or a leaf
+                    return _walk_one(node, keys)
+                if value.__class__ is str:
+                    return value or None
                 if type(value) is list:
                     value = value[0] if value else None
                 return None if value == "" else value
@@ -173,12 +182,10 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
                 return _walk_one(node, keys)
 
         def every(node: Any, scope: Scope) -> list[Any]:
-            out: list[Any] = []
-            _walk_all(node, keys, out)
-            return out
+            return _walk_all(node, keys)
 
-        def elements(node: Any, scope: Scope) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-            return _walk_elements(node, keys, ())
+        def elements(node: Any, scope: Scope) -> Iterable[tuple[Any, tuple[Any, ...]]]:
+            return _walk_elements(node, keys)
 
     else:
         choose = base
@@ -188,14 +195,11 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
             return _walk_one(start, keys) if start is not None else None
 
         def every(node: Any, scope: Scope) -> list[Any]:
-            out: list[Any] = []
             start = choose(node, scope)
-            if start is not None:
-                _walk_all(start, keys, out)
-            return out
+            return _walk_all(start, keys) if start is not None else []
 
-        def elements(node: Any, scope: Scope) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+        def elements(node: Any, scope: Scope) -> Iterable[tuple[Any, tuple[Any, ...]]]:
             start = choose(node, scope)
-            return _walk_elements(start, keys, ()) if start is not None else iter(())
+            return _walk_elements(start, keys) if start is not None else ()
 
     return CompiledPath(text, one, every, elements)
