@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from adapters.sap.xml_codec import _parser as hardened_parser
+from adapters.sap.xml_codec import parse_xml_hardened
 from bridge.errors import BusinessRejection, DecodeError
 
 __all__ = ["RFC_NAMESPACE", "ReturnMessage", "check_rfc_response", "parse_rfc_response", "render_rfc_xml"]
@@ -72,10 +72,7 @@ def _as_dict(element: etree._Element) -> dict[str, str]:
 
 def parse_rfc_response(data: bytes) -> tuple[str, list[ReturnMessage]]:
     """The response element's name and every return message in it (any RETURN-like parameter)."""
-    try:
-        root = etree.fromstring(data, hardened_parser())
-    except etree.XMLSyntaxError as exc:
-        raise DecodeError(f"RFC response is not well-formed XML: {exc}") from exc
+    root = parse_xml_hardened(data, source="RFC response")
     body = root
     if etree.QName(root).localname == "Envelope":
         found = root.find("{*}Body")
