@@ -222,6 +222,9 @@ def _compile_source(
         return first_of, False
     if source == "args":
         getters = [_input(item, ctx, at)[0] for item in _as_list(raw, at, source)]
+        if len(getters) == 2:
+            first, second = getters
+            return (lambda node, scope: (first(node, scope), second(node, scope))), True
         return (lambda node, scope: tuple(get(node, scope) for get in getters)), True
     if source == "concat":
         getters = [_input(item, ctx, at)[0] for item in _as_list(raw, at, source)]

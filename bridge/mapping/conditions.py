@@ -37,6 +37,22 @@ def _decimal(value: Any, what: str) -> Decimal | None:
         return None
 
 
+def _memoised(values_at: Callable[[Any, Scope], list[Any]], path: str) -> Callable[[Any, Scope], list[Any]]:
+    """Read a path's values once per scope and node: event and status cases test one path."""
+
+    def values(node: Any, scope: Scope) -> list[Any]:
+        memo = scope.memo
+        if memo is None:
+            memo = scope.memo = {}
+        key = (path, id(node))
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = values_at(node, scope)
+        return found
+
+    return values
+
+
 def compile_condition(spec: Any, where: str) -> Predicate:
     """Compile a condition object; ``where`` prefixes load-time errors (file:line)."""
     if not isinstance(spec, Mapping) or not spec:
@@ -63,7 +79,7 @@ def compile_condition(spec: Any, where: str) -> Predicate:
             f"{where}: a condition on {spec['path']!r} needs exactly one of {', '.join(_COMPARATORS)}"
         )
     try:
-        values_at = compile_path(spec["path"]).all
+        values_at = _memoised(compile_path(spec["path"]).all, str(spec["path"]))
     except MappingDefinitionError as exc:
         raise MappingDefinitionError(f"{where}: {exc}") from None
     op = comparators[0]

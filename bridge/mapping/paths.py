@@ -21,7 +21,7 @@ __all__ = ["CompiledPath", "Scope", "compile_path"]
 class Scope:
     """Where an expression is evaluated: the document root, source facts, enclosing elements."""
 
-    __slots__ = ("doc", "index", "parents", "root")
+    __slots__ = ("doc", "index", "memo", "parents", "root")
 
     def __init__(
         self,
@@ -34,6 +34,8 @@ class Scope:
         self.doc = doc
         self.parents = parents
         self.index = index
+        #: values of condition paths already read in this scope (several cases test one path)
+        self.memo: dict[tuple[str, int], list[Any]] | None = None
 
 
 Getter = Callable[[Any, Scope], Any]
