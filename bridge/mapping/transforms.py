@@ -397,10 +397,7 @@ def iso_datetime(value: Any, *, tz: str = "UTC") -> str | None:
     text = _text(value)
     if text is None:
         return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not an ISO 8601 date-time") from exc
+    moment = _parse_iso(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=resolve_timezone(tz))
     return moment.isoformat()
@@ -421,14 +418,19 @@ def iso_date(value: Any) -> str | None:
         raise TransformError(f"{text!r} is not an ISO 8601 date") from exc
 
 
+def _parse_iso(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise TransformError(f"{text!r} is not an ISO 8601 date-time") from exc
+
+
 def _as_datetime(value: Any, tz: str) -> datetime | None:
+    """An ISO date-time in ``tz`` (converted if it has an offset, else read in ``tz``)."""
     text = _text(value)
     if text is None:
         return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not an ISO 8601 date-time") from exc
+    moment = _parse_iso(text)
     zone = resolve_timezone(tz)
     return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
 
