@@ -190,6 +190,112 @@ def mapping_lint(mappings_dir: Path | None) -> None:
     click.echo(f"{len(catalog.mappings)} mapping(s) valid, {len(catalog.lookups)} lookup table(s)")
 
 
+# -- runtime ----------------------------------------------------------------------------
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Bridge configuration YAML (default $BRIDGE_CONFIG; built-in defaults without one).",
+)
+
+
+def _settings(config_path: Path | None) -> Any:
+    from bridge.config import load_settings
+    from bridge.observability.logging import configure_logging
+
+    settings = load_settings(config_path)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+@main.command()
+@config_option
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(["ingest", "translate", "deliver"]),
+    help="Run only this role (repeatable); default: every role.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (competing consumers, one connection each).",
+)
+@click.option("--no-http", is_flag=True, help="Do not serve /metrics, /healthz, /readyz.")
+def run(config_path: Path | None, roles: Sequence[str], workers: int, no_http: bool) -> None:
+    """Run the bridge: consume, translate and deliver until SIGTERM."""
+    from bridge.runtime import ROLES, Runtime, install_signal_handlers, run_processes
+
+    with _reported():
+        settings = _settings(config_path)
+        if workers > 1:
+            argv = [*(["--config", str(config_path)] if config_path else []), *(f"--role={r}" for r in roles)]
+            sys.exit(run_processes(argv, workers, settings))
+        from bridge.observability.metrics import Metrics
+
+        runtime = Runtime(settings, roles=tuple(roles) or ROLES, metrics=Metrics.default())
+        install_signal_handlers(runtime)
+        runtime.start(serve_http=not no_http)
+    runtime.wait()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--source-system", required=True, help="Source system of the documents (e.g. sap).")
+@config_option
+def ingest(paths: Sequence[Path], source_system: str, config_path: Path | None) -> None:
+    """Publish source documents to the bridge; returns once the broker confirmed them."""
+    from bridge.broker.declare import declare_topology
+    from bridge.runtime import Runtime, topology_for
+    from bridge.translate import read_input
+
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    with _reported():
+        settings = _settings(config_path)
+        declare_topology(settings.amqp_url, topology_for(settings))
+        runtime = Runtime(settings, roles=("ingest",))
+        runtime.start(serve_http=False)
+        try:
+            ingestor = runtime.ingestor()
+            documents = ingestor.prepare([(read_input(f), f.name) for f in files], source_system)
+            for start in range(0, len(documents), 200):
+                ingestor.ingest(documents[start : start + 200])
+        finally:
+            runtime.stop()
+    for document in documents:
+        click.echo(f"{document.message_id}\t{document.routing_key}\t{document.origin}")
+    click.echo(f"{len(documents)} document(s) ingested and confirmed by the broker", err=True)
+
+
+@main.group()
+def topology() -> None:
+    """RabbitMQ exchanges and queues."""
+
+
+@topology.command("declare")
+@config_option
+def topology_declare(config_path: Path | None) -> None:
+    """Declare every exchange, queue and binding (idempotent)."""
+    from bridge.broker.declare import declare_topology
+    from bridge.runtime import topology_for
+
+    with _reported():
+        settings = _settings(config_path)
+        plan = topology_for(settings)
+        declare_topology(settings.amqp_url, plan)
+    for exchange in plan.exchanges:
+        click.echo(f"exchange {exchange.name} ({exchange.type})")
+    for queue in plan.queues:
+        click.echo(f"queue    {queue.name} {queue.arguments}")
+
+
 # -- schema -----------------------------------------------------------------------------
 
 

@@ -1,0 +1,452 @@
+"""RabbitMQ through pika: one connection per process, driven by an IO thread.
+
+pika's ``SelectConnection`` runs its ioloop on a background thread: it keeps heartbeats,
+receives deliveries into each channel's inbox and receives publisher confirms. Worker threads
+use a blocking, batch-oriented API on top of it:
+
+* :meth:`AmqpChannel.get_batch` waits for up to ``batch_size`` deliveries;
+* :meth:`AmqpChannel.publish` sends a whole batch of messages at once and waits until the
+  broker confirmed every one (confirms are pipelined: one wait per batch, not per message);
+  a nack, a return (``mandatory``, unroutable) or a lost connection raises TransientError;
+* :meth:`AmqpChannel.ack_batch` acks a processed batch with one ``multiple`` ack.
+
+When the connection drops, the IO thread reconnects with exponential backoff and reopens every
+channel with its consumer. Deliveries received on the old connection cannot be acked any more;
+the broker redelivers them, and the ledger's idempotency makes that harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pika
+import pika.exceptions
+from pika.channel import Channel
+from pika.spec import Basic, BasicProperties
+
+from bridge.broker.messages import Delivery, OutMessage
+from bridge.errors import TransientError
+
+__all__ = ["AmqpChannel", "AmqpConnection"]
+
+log = logging.getLogger(__name__)
+
+#: Delivery mode 2: the broker writes the message to disk (with a durable queue).
+PERSISTENT = 2
+
+
+class _Pending:
+    """Confirms outstanding for one published batch."""
+
+    __slots__ = ("done", "failure", "remaining")
+
+    def __init__(self, count: int) -> None:
+        self.remaining = count
+        self.failure: str | None = None
+        self.done = threading.Event()
+        if count == 0:
+            self.done.set()
+
+    def settle(self, failure: str | None = None) -> None:
+        if failure and not self.failure:
+            self.failure = failure
+        self.remaining -= 1
+        if self.remaining <= 0:
+            self.done.set()
+
+    def abort(self, reason: str) -> None:
+        self.failure = self.failure or reason
+        self.done.set()
+
+
+def _properties(message: OutMessage) -> BasicProperties:
+    return BasicProperties(
+        content_type=message.content_type,
+        delivery_mode=PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        type=message.type,
+        timestamp=message.timestamp if message.timestamp is not None else int(time.time()),
+        headers=dict(message.headers),
+    )
+
+
+class AmqpChannel:
+    """One channel of the process's connection: consume one queue and/or publish with confirms.
+
+    Created by :meth:`AmqpConnection.channel`; survives reconnects (a new pika channel is
+    opened for each connection incarnation, its ``generation``).
+    """
+
+    def __init__(self, connection: AmqpConnection, *, prefetch: int | None, name: str) -> None:
+        self._connection = connection
+        self.prefetch = prefetch
+        self.name = name
+        self.inbox: queue.Queue[Delivery] = queue.Queue()
+        self._queue: str | None = None
+        self._consumer_tag: str | None = None
+        self._channel: Channel | None = None
+        self.generation = 0
+        self._ready = threading.Event()
+        self._next_tag = 0
+        self._pending: dict[int, tuple[_Pending, str, str]] = {}
+        self._cancelled = threading.Event()
+
+    # -- called on the IO thread ---------------------------------------------------------
+
+    def _open(self, connection: pika.SelectConnection, generation: int) -> None:
+        def opened(channel: Channel) -> None:
+            self._channel = channel
+            self.generation = generation
+            self._next_tag = 0
+            channel.add_on_close_callback(self._closed)
+            channel.add_on_return_callback(self._returned)
+            channel.confirm_delivery(self._confirmed, callback=lambda _frame: self._qos(channel))
+
+        connection.channel(on_open_callback=opened)
+
+    def _qos(self, channel: Channel) -> None:
+        if self.prefetch:
+            channel.basic_qos(prefetch_count=self.prefetch, callback=lambda _frame: self._consume(channel))
+        else:
+            self._consume(channel)
+
+    def _consume(self, channel: Channel) -> None:
+        if self._queue and not self._cancelled.is_set():
+            self._consumer_tag = channel.basic_consume(self._queue, self._on_message, auto_ack=False)
+        self._ready.set()
+
+    def _on_message(
+        self, channel: Channel, method: Basic.Deliver, props: BasicProperties, body: bytes
+    ) -> None:
+        self.inbox.put(
+            Delivery(
+                queue=self._queue or "",
+                delivery_tag=method.delivery_tag,
+                exchange=method.exchange,
+                routing_key=method.routing_key,
+                body=body,
+                message_id=props.message_id,
+                type=props.type,
+                correlation_id=props.correlation_id,
+                headers=props.headers or {},
+                redelivered=method.redelivered,
+                timestamp=props.timestamp,
+                content_type=props.content_type,
+                generation=self.generation,
+            )
+        )
+
+    def _confirmed(self, frame: Any) -> None:
+        method = frame.method
+        failure = None if isinstance(method, Basic.Ack) else "the broker refused the message (nack)"
+        tags = (
+            [t for t in self._pending if t <= method.delivery_tag]
+            if method.multiple
+            else [method.delivery_tag]
+        )
+        for tag in tags:
+            entry = self._pending.pop(tag, None)
+            if entry is not None:
+                entry[0].settle(failure)
+
+    def _returned(self, channel: Channel, method: Basic.Return, props: BasicProperties, body: bytes) -> None:
+        # A return comes before the ack of the same message: mark its batch as failed.
+        for pending, message_id, routing_key in self._pending.values():
+            if message_id == props.message_id and routing_key == method.routing_key:
+                pending.failure = pending.failure or (
+                    f"unroutable: no queue is bound for {method.exchange}/{method.routing_key} "
+                    f"({method.reply_text})"
+                )
+                break
+
+    def _closed(self, channel: Channel, reason: Exception) -> None:
+        self._ready.clear()
+        self._channel = None
+        pending, self._pending = self._pending, {}
+        for entry, _mid, _rk in pending.values():
+            entry.abort(f"channel closed before the broker confirmed: {reason}")
+        if not self._connection.closing:
+            log.warning("channel %s closed: %s", self.name, reason)
+            self._connection.reopen_later(self)
+
+    # -- called from worker threads ------------------------------------------------------
+
+    def consume(self, queue_name: str) -> None:
+        """Consume ``queue_name`` into this channel's inbox (now and after every reconnect)."""
+        self._queue = queue_name
+        self._connection.register(self)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the channel is open (and consuming); False on timeout."""
+        return self._ready.wait(timeout)
+
+    def get_batch(self, max_items: int, wait: float, block: float = 1.0) -> list[Delivery]:
+        """Up to ``max_items`` deliveries: waits ``block`` s for the first, then ``wait`` s more."""
+        try:
+            first = self.inbox.get(timeout=block)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + wait
+        while len(batch) < max_items:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def publish(self, messages: Sequence[OutMessage], timeout: float = 30.0) -> None:
+        """Publish all messages (persistent, mandatory) and wait until every one is confirmed.
+
+        Raises:
+            TransientError: a nack, an unroutable message, a lost connection or no confirm
+                within ``timeout`` seconds. Some of the messages may have been delivered:
+                publishing again is safe because every consumer is idempotent.
+        """
+        if not messages:
+            return
+        if not self._ready.wait(timeout):
+            raise TransientError(f"not connected to the broker (channel {self.name})")
+        pending = _Pending(len(messages))
+
+        def send() -> None:
+            channel = self._channel
+            if channel is None or not channel.is_open:
+                pending.abort("channel closed")
+                return
+            for message in messages:
+                self._next_tag += 1
+                self._pending[self._next_tag] = (pending, message.message_id, message.routing_key)
+                channel.basic_publish(
+                    message.exchange, message.routing_key, message.body, _properties(message), mandatory=True
+                )
+
+        self._connection.call(send)
+        if not pending.done.wait(timeout):
+            raise TransientError(
+                f"the broker did not confirm {pending.remaining} message(s) within {timeout:.0f} s"
+            )
+        if pending.failure:
+            raise TransientError(pending.failure)
+
+    def ack_batch(self, deliveries: Sequence[Delivery]) -> int:
+        """Ack every delivery up to the batch's last (one ``multiple`` ack); returns how many
+        belonged to the current connection (the others will be redelivered by the broker)."""
+        current = [d for d in deliveries if d.generation == self.generation]
+        if not current:
+            return 0
+        last = max(d.delivery_tag for d in current)
+        generation = self.generation
+
+        def ack() -> None:
+            channel = self._channel
+            if channel is not None and channel.is_open and self.generation == generation:
+                channel.basic_ack(delivery_tag=last, multiple=True)
+
+        self._connection.call(ack)
+        return len(current)
+
+    def nack(self, deliveries: Sequence[Delivery], *, requeue: bool) -> None:
+        """Nack deliveries one by one (requeue, or dead-letter through the queue's DLX)."""
+        generation = self.generation
+        tags = [d.delivery_tag for d in deliveries if d.generation == generation]
+
+        def nack() -> None:
+            channel = self._channel
+            if channel is not None and channel.is_open and self.generation == generation:
+                for tag in tags:
+                    channel.basic_nack(delivery_tag=tag, multiple=False, requeue=requeue)
+
+        if tags:
+            self._connection.call(nack)
+
+    def cancel(self) -> None:
+        """Stop consuming (deliveries already in the inbox stay there to be finished)."""
+        self._cancelled.set()
+
+        def cancel() -> None:
+            if self._channel is not None and self._channel.is_open and self._consumer_tag:
+                self._channel.basic_cancel(self._consumer_tag)
+
+        self._connection.call(cancel)
+
+
+class AmqpConnection:
+    """The process's one connection to RabbitMQ, kept open (and reopened) by an IO thread.
+
+    Args:
+        url: ``amqp://user:password@host:port/vhost`` (never logged with its password).
+        heartbeat: heartbeat interval in seconds.
+        reconnect_max_wait: the longest pause between reconnect attempts.
+        name: connection name shown in the RabbitMQ management UI.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        heartbeat: int = 30,
+        reconnect_max_wait: float = 30.0,
+        name: str = "erp-mes-bridge",
+        on_state: Callable[[bool], None] | None = None,
+    ) -> None:
+        params = pika.URLParameters(url)
+        params.heartbeat = heartbeat
+        params.client_properties = {"connection_name": name}
+        params.connection_attempts = 1
+        params.socket_timeout = 10
+        self._params = params
+        self._reconnect_max_wait = reconnect_max_wait
+        self._on_state = on_state
+        self._channels: list[AmqpChannel] = []
+        self._connection: pika.SelectConnection | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self.closing = False
+        self.generation = 0
+        self.last_error: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is open right now."""
+        return self._connected.is_set()
+
+    def start(self, wait: float = 0.0) -> None:
+        """Start the IO thread; with ``wait`` > 0, wait that long for the first connection.
+
+        Raises:
+            TransientError: not connected within ``wait`` seconds (the thread keeps trying).
+        """
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="amqp-io", daemon=True)
+            self._thread.start()
+        if wait > 0 and not self._connected.wait(wait):
+            raise TransientError(f"cannot connect to RabbitMQ: {self.last_error or 'timed out'}")
+
+    def channel(self, *, prefetch: int | None = None, name: str = "channel") -> AmqpChannel:
+        """A new channel (opened now if connected, and again after every reconnect)."""
+        channel = AmqpChannel(self, prefetch=prefetch, name=name)
+        self.register(channel)
+        return channel
+
+    def register(self, channel: AmqpChannel) -> None:
+        with self._lock:
+            if channel not in self._channels:
+                self._channels.append(channel)
+                known = False
+            else:
+                known = True
+        if self.connected and not known:
+            connection, generation = self._connection, self.generation
+            self.call(lambda: channel._open(connection, generation))  # type: ignore[arg-type]
+        elif known and self.connected and channel._channel is not None and channel._queue:
+            self.call(lambda: channel._consume(channel._channel))  # type: ignore[arg-type]
+
+    def reopen_later(self, channel: AmqpChannel, delay: float = 1.0) -> None:
+        """Reopen a channel the broker closed (the connection is still up); IO thread only."""
+        connection, generation = self._connection, self.generation
+        if connection is None or not self.connected:
+            return  # a reconnect reopens every channel anyway
+
+        def reopen() -> None:
+            if self.connected and self.generation == generation and channel._channel is None:
+                channel._open(connection, generation)
+
+        connection.ioloop.call_later(delay, reopen)
+
+    def call(self, func: Callable[[], None]) -> None:
+        """Run ``func`` on the IO thread (pika objects are not thread-safe)."""
+        connection = self._connection
+        if connection is None or not self.connected:
+            # nothing to run it on; the caller's wait will time out or the channel reopen
+            return
+        try:
+            connection.ioloop.add_callback_threadsafe(func)
+        except (RuntimeError, AttributeError, pika.exceptions.AMQPError) as exc:
+            log.debug("cannot schedule on the IO loop: %s", exc)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Close the connection and stop the IO thread."""
+        self.closing = True
+        connection = self._connection
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.ioloop.add_callback_threadsafe(self._close_now)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _close_now(self) -> None:
+        connection = self._connection
+        if connection is not None and connection.is_open:
+            connection.close()
+        elif connection is not None:
+            connection.ioloop.stop()
+
+    # -- IO thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = 0.5
+        while not self.closing:
+            connection = pika.SelectConnection(
+                self._params,
+                on_open_callback=self._opened,
+                on_open_error_callback=self._open_failed,
+                on_close_callback=self._lost,
+            )
+            self._connection = connection
+            try:
+                connection.ioloop.start()
+            except Exception as exc:  # the loop must never die silently
+                log.exception("AMQP IO loop failed: %s", exc)
+            if self.closing:
+                break
+            if self._connected.is_set():
+                self._connected.clear()
+            time.sleep(delay)
+            delay = min(delay * 2, self._reconnect_max_wait)
+            if self.last_error is None:
+                delay = 0.5
+        self._connected.clear()
+
+    def _opened(self, connection: pika.SelectConnection) -> None:
+        self.generation += 1
+        self.last_error = None
+        self._connected.set()
+        with self._lock:
+            channels = list(self._channels)
+        for channel in channels:
+            channel._open(connection, self.generation)
+        log.info("connected to RabbitMQ (%s:%s)", self._params.host, self._params.port)
+        if self._on_state:
+            self._on_state(True)
+
+    def _open_failed(self, connection: pika.SelectConnection, error: Exception | str) -> None:
+        self.last_error = str(error) or type(error).__name__
+        log.warning(
+            "cannot connect to RabbitMQ at %s:%s: %s", self._params.host, self._params.port, self.last_error
+        )
+        connection.ioloop.stop()
+
+    def _lost(self, connection: pika.SelectConnection, reason: Exception) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        with self._lock:
+            channels = list(self._channels)
+        for channel in channels:
+            channel._closed(channel._channel, reason)  # type: ignore[arg-type]
+        if not self.closing:
+            self.last_error = str(reason)
+            if was_connected:
+                log.warning("lost the RabbitMQ connection: %s; reconnecting", reason)
+        if self._on_state:
+            self._on_state(False)
+        connection.ioloop.stop()

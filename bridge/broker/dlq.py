@@ -1,0 +1,616 @@
+"""Dead-letter operations behind ``bridge dlq``: list, show, replay and purge, by filter.
+
+Dead letters live in the ``<work queue>.dlq`` queues of a topology. They are read through a
+:class:`DeadLetterStore`: :class:`RabbitDeadLetterStore` on RabbitMQ, or
+:class:`bridge.broker.stub.StubDeadLetterStore` in unit tests. A store takes every message of a
+queue with a get-without-ack and holds them; whatever it does not explicitly remove goes back to
+the queue, in order, when it releases them. So listing changes nothing, and a replay or purge
+touches only the messages that match its filter.
+
+A dead letter is described by the ``x-bridge-*`` headers the pipeline sets when it gives up on a
+message; one the broker dead-lettered by itself (a quorum queue's delivery limit, a rejection)
+has none of them, and is described from its ``x-death`` header instead.
+
+Replay republishes each match to its original exchange and routing key with publisher confirms,
+and removes it from the dead-letter queue only once the broker confirmed it: a message is never
+lost. If a republish fails, that message and every one not replayed yet stay in the queue and
+the :class:`~bridge.errors.TransientError` propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+import pika
+import pika.exceptions
+from pika.spec import BasicProperties
+
+from bridge.broker.messages import Delivery, Headers, OutMessage
+from bridge.broker.names import Names
+from bridge.broker.topology import Topology
+from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
+
+__all__ = [
+    "DeadLetter",
+    "DeadLetterFilter",
+    "DeadLetterStore",
+    "RabbitDeadLetterStore",
+    "dead_letter_queues",
+    "decode_payload",
+    "list_dead_letters",
+    "purge",
+    "replay",
+    "replay_message",
+    "to_dead_letter",
+]
+
+log = logging.getLogger(__name__)
+
+#: Headers the broker changes each time it hands a message out: not part of a letter's identity.
+_VOLATILE_HEADERS = frozenset({"x-delivery-count", "x-acquired-count"})
+#: Broker dead-letter bookkeeping, dropped on replay.
+_DEATH_PREFIXES = ("x-death", "x-first-death-", "x-last-death-")
+_ERROR_PREFIX = "x-bridge-error-"
+
+
+class DeadLetterStore(Protocol):
+    """Where dead letters are read from and replayed to (RabbitMQ, or the unit-test stub)."""
+
+    def fetch(self, queue: str) -> list[Delivery]:
+        """Take every message now in ``queue`` without acking it, in queue order, and hold it."""
+        ...
+
+    def remove(self, delivery: Delivery) -> None:
+        """Ack one held message: it is gone from its queue for good."""
+        ...
+
+    def republish(self, message: OutMessage) -> None:
+        """Publish one message (persistent, mandatory) and wait for the broker's confirm.
+
+        Raises:
+            TransientError: not confirmed (unroutable, nack, lost connection, no exchange).
+        """
+        ...
+
+    def release(self) -> None:
+        """Give every held message that was not removed back to its queue, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message in a dead-letter queue, described for people and filters.
+
+    ``id`` is the message id, or (without one) a stable hash of the body and headers.
+    ``age_seconds`` counts from the last failure (else the message's timestamp); ``None`` when
+    neither is known. Times are timezone-aware UTC.
+    """
+
+    id: str
+    queue: str
+    source_system: str | None
+    document_type: str | None
+    document_id: str | None
+    stage: str | None
+    error_class: str | None
+    error_message: str | None
+    mapping: str | None
+    field: str | None
+    attempts: int
+    first_failure: datetime | None
+    last_failure: datetime | None
+    age_seconds: float | None
+    original_exchange: str | None
+    original_routing_key: str | None
+    replay_count: int
+    body: bytes
+    headers: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+    original_queue: str | None = None
+    message_id: str | None = None
+    correlation_id: str | None = None
+    message_type: str | None = None
+    content_type: str | None = None
+    timestamp: int | None = None
+
+    @property
+    def broker_made(self) -> bool:
+        """Whether the broker dead-lettered it by itself (``x-death``, no ``x-bridge-error-class``)."""
+        return Headers.ERROR_CLASS not in self.headers and bool(_deaths(self.headers))
+
+
+def _same(wanted: str | None, actual: str | None) -> bool:
+    return wanted is None or (actual is not None and wanted.casefold() == actual.casefold())
+
+
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """Which dead letters an operation applies to; every criterion given must match.
+
+    Text criteria ignore case. ``queue`` may name the dead-letter queue or its work queue.
+    A letter whose age is unknown matches no age criterion.
+    """
+
+    ids: tuple[str, ...] = ()
+    source_system: str | None = None
+    document_type: str | None = None
+    error_class: str | None = None
+    older_than_s: float | None = None
+    newer_than_s: float | None = None
+    queue: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when it matches every dead letter (no criterion given)."""
+        return self == DeadLetterFilter()
+
+    def matches(self, dl: DeadLetter) -> bool:
+        """Whether ``dl`` satisfies every criterion."""
+        if self.ids and dl.id not in self.ids:
+            return False
+        if not (
+            _same(self.source_system, dl.source_system)
+            and _same(self.document_type, dl.document_type)
+            and _same(self.error_class, dl.error_class)
+        ):
+            return False
+        if self.queue is not None and self.queue not in (dl.queue, dl.original_queue):
+            return False
+        if self.older_than_s is not None and (dl.age_seconds is None or dl.age_seconds < self.older_than_s):
+            return False
+        return self.newer_than_s is None or (
+            dl.age_seconds is not None and dl.age_seconds <= self.newer_than_s
+        )
+
+
+# -- reading a delivery ------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(_text(value) or default)
+    except ValueError:
+        return default
+
+
+def _time(value: Any) -> datetime | None:
+    """ISO text, epoch seconds or a datetime (naive = UTC) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        try:
+            moment = datetime.fromisoformat(_text(value) or "")
+        except ValueError:
+            return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _deaths(headers: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    deaths = headers.get("x-death")
+    return [d for d in deaths if isinstance(d, Mapping)] if isinstance(deaths, list | tuple) else []
+
+
+def _stable_id(body: bytes, headers: Mapping[str, Any]) -> str:
+    identity = {k: v for k, v in headers.items() if k not in _VOLATILE_HEADERS}
+    digest = hashlib.sha256(body)
+    digest.update(json.dumps(identity, sort_keys=True, default=str).encode())
+    return "sha256:" + digest.hexdigest()[:24]
+
+
+def to_dead_letter(delivery: Delivery, *, now: datetime | None = None) -> DeadLetter:
+    """Describe a message fetched from a dead-letter queue."""
+    headers = dict(delivery.headers)
+    deaths = _deaths(headers)
+    newest = deaths[0] if deaths else {}
+    keys = newest.get("routing-keys") or []
+    death_exchange = _text(newest.get("exchange"))
+    death_key = _text(keys[0]) if keys else None
+    death_times = [t for t in (_time(d.get("time")) for d in deaths) if t is not None]
+
+    error_class = _text(headers.get(Headers.ERROR_CLASS))
+    header_exchange = _text(headers.get(Headers.ORIGINAL_EXCHANGE))
+    header_key = _text(headers.get(Headers.ORIGINAL_ROUTING_KEY))
+    if error_class is None and deaths:  # dead-lettered by the broker itself
+        reason = _text(newest.get("reason"))
+        error_class = reason
+        error_message = (
+            f"dead-lettered by the broker from {_text(newest.get('queue'))} ({reason}, "
+            f"{_int(newest.get('count'), 1)} time(s))"
+        )
+        original_exchange = death_exchange if death_exchange is not None else header_exchange
+        original_key = death_key if death_key is not None else header_key
+        original_queue = _text(newest.get("queue")) or _text(headers.get(Headers.ORIGINAL_QUEUE))
+    else:
+        error_message = _text(headers.get(Headers.ERROR_MESSAGE))
+        original_exchange = header_exchange if header_exchange is not None else death_exchange
+        original_key = header_key if header_key is not None else death_key
+        original_queue = _text(headers.get(Headers.ORIGINAL_QUEUE)) or _text(newest.get("queue"))
+
+    first = _time(headers.get(Headers.FIRST_FAILURE)) or (min(death_times) if death_times else None)
+    last = _time(headers.get(Headers.LAST_FAILURE)) or (death_times[0] if death_times else None)
+    reference = last or (_time(delivery.timestamp) if delivery.timestamp else None)
+    moment = now or datetime.now(UTC)
+    return DeadLetter(
+        id=delivery.message_id or _stable_id(delivery.body, headers),
+        queue=delivery.queue,
+        source_system=_text(headers.get(Headers.SOURCE_SYSTEM)),
+        document_type=_text(headers.get(Headers.DOCUMENT_TYPE)),
+        document_id=_text(headers.get(Headers.DOCUMENT_ID)),
+        stage=_text(headers.get(Headers.STAGE)),
+        error_class=error_class,
+        error_message=error_message,
+        mapping=_text(headers.get(Headers.MAPPING)),
+        field=_text(headers.get(Headers.FIELD)),
+        attempts=_int(headers.get(Headers.ATTEMPTS)),
+        first_failure=first,
+        last_failure=last,
+        age_seconds=(moment - reference).total_seconds() if reference else None,
+        original_exchange=original_exchange,
+        original_routing_key=original_key,
+        replay_count=_int(headers.get(Headers.REPLAY_COUNT)),
+        body=delivery.body,
+        headers=headers,
+        original_queue=original_queue,
+        message_id=delivery.message_id,
+        correlation_id=delivery.correlation_id,
+        message_type=delivery.type,
+        content_type=delivery.content_type,
+        timestamp=delivery.timestamp,
+    )
+
+
+def replay_message(dl: DeadLetter, *, by: str, at: datetime | None = None) -> OutMessage:
+    """The message a replay publishes: the original route, body and properties, replay headers.
+
+    Raises:
+        PermanentError: the letter does not say where it came from.
+    """
+    if dl.original_exchange is None or not dl.original_routing_key:
+        raise PermanentError(f"dead letter {dl.id} in {dl.queue} has no original exchange/routing key")
+    headers = {
+        k: v
+        for k, v in dl.headers.items()
+        if not k.startswith(_ERROR_PREFIX)
+        and not k.startswith(_DEATH_PREFIXES)
+        and k not in _VOLATILE_HEADERS
+    }
+    headers[Headers.ATTEMPTS] = 0
+    headers[Headers.REPLAY_COUNT] = dl.replay_count + 1
+    headers[Headers.REPLAYED_AT] = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    headers[Headers.REPLAYED_BY] = by
+    return OutMessage(
+        exchange=dl.original_exchange,
+        routing_key=dl.original_routing_key,
+        body=dl.body,
+        message_id=dl.message_id or "",
+        type=dl.message_type or "",
+        correlation_id=dl.correlation_id,
+        headers=headers,
+        timestamp=dl.timestamp,
+        content_type=dl.content_type or "application/octet-stream",
+    )
+
+
+def decode_payload(dl: DeadLetter) -> str:
+    """The payload as text: pretty-printed if it is JSON, else UTF-8 as is, else ``repr``."""
+    try:
+        text = dl.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return repr(dl.body)
+    try:
+        return json.dumps(json.loads(text.lstrip("\ufeff")), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def dead_letter_queues(topology: Topology) -> list[str]:
+    """The dead-letter queue of every work queue of ``topology``."""
+    return [Names.dead_letter_queue(queue) for queue in topology.work_queues]
+
+
+# -- operations --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _held(store: DeadLetterStore, queue: str) -> Iterator[list[Delivery]]:
+    deliveries = store.fetch(queue)
+    try:
+        yield deliveries
+    finally:
+        store.release()
+
+
+def _matching(
+    deliveries: Sequence[Delivery], criteria: DeadLetterFilter, now: datetime
+) -> list[tuple[Delivery, DeadLetter]]:
+    letters = ((d, to_dead_letter(d, now=now)) for d in deliveries)
+    return [(d, dl) for d, dl in letters if criteria.matches(dl)]
+
+
+def _for_each_queue(
+    store: DeadLetterStore,
+    queues: Sequence[str],
+    criteria: DeadLetterFilter,
+    now: datetime | None,
+    action: Callable[[Delivery, DeadLetter], None] | None,
+    check: Callable[[list[DeadLetter]], None] | None = None,
+) -> list[DeadLetter]:
+    moment = now or datetime.now(UTC)
+    done: list[DeadLetter] = []
+    for queue in queues:
+        if criteria.queue is not None and criteria.queue not in (queue, _work_queue(queue)):
+            continue
+        with _held(store, queue) as deliveries:
+            matches = _matching(deliveries, criteria, moment)
+            if check is not None:
+                check([dl for _d, dl in matches])
+            for delivery, dl in matches:
+                if action is not None:
+                    try:
+                        action(delivery, dl)
+                    except Exception as exc:
+                        exc.add_note(f"{len(done)} dead letter(s) were already handled before this failure")
+                        raise
+                done.append(dl)
+    return done
+
+
+def _work_queue(dead_letter_queue: str) -> str:
+    return dead_letter_queue.removesuffix(".dlq")
+
+
+def list_dead_letters(
+    store: DeadLetterStore,
+    queues: Sequence[str],
+    criteria: DeadLetterFilter | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[DeadLetter]:
+    """The matching dead letters of ``queues``, in queue order; every message stays in place."""
+    return _for_each_queue(store, queues, criteria or DeadLetterFilter(), now, None)
+
+
+def replay(
+    store: DeadLetterStore,
+    queues: Sequence[str],
+    criteria: DeadLetterFilter,
+    *,
+    by: str,
+    now: datetime | None = None,
+) -> list[DeadLetter]:
+    """Send the matching dead letters back to their original exchange and routing key.
+
+    Each one is republished (confirmed) and only then removed from its dead-letter queue.
+    Returns the replayed letters as they were in the queue.
+
+    Raises:
+        PermanentError: a matching letter has no original route (nothing of that queue is
+            replayed).
+        TransientError: a republish was not confirmed; that letter and the rest stay queued.
+    """
+    moment = now or datetime.now(UTC)
+
+    def check(letters: list[DeadLetter]) -> None:
+        for dl in letters:
+            replay_message(dl, by=by, at=moment)
+
+    def send(delivery: Delivery, dl: DeadLetter) -> None:
+        store.republish(replay_message(dl, by=by, at=moment))
+        store.remove(delivery)
+        log.info(
+            "replayed dead letter %s from %s to %s/%s (by %s)",
+            dl.id,
+            dl.queue,
+            dl.original_exchange,
+            dl.original_routing_key,
+            by,
+        )
+
+    return _for_each_queue(store, queues, criteria, moment, send, check)
+
+
+def purge(
+    store: DeadLetterStore,
+    queues: Sequence[str],
+    criteria: DeadLetterFilter,
+    *,
+    now: datetime | None = None,
+) -> list[DeadLetter]:
+    """Delete the matching dead letters for good; the others stay. Returns what was deleted."""
+
+    def drop(delivery: Delivery, dl: DeadLetter) -> None:
+        store.remove(delivery)
+        log.info("purged dead letter %s from %s", dl.id, dl.queue)
+
+    return _for_each_queue(store, queues, criteria, now, drop)
+
+
+# -- RabbitMQ ----------------------------------------------------------------------------------
+
+
+class RabbitDeadLetterStore:
+    """:class:`DeadLetterStore` on RabbitMQ through a pika ``BlockingConnection``.
+
+    Messages are taken with ``basic.get`` (no ack) on one confirm-mode channel; closing that
+    channel gives back every message not acked, in order. A quorum queue takes them back
+    asynchronously, so :meth:`release` waits (up to ``settle_timeout`` s) until the queue holds
+    at least as many ready messages as before minus the removed ones: the next operation, in
+    this process or another, sees them. Use as a context manager, or call :meth:`close`.
+
+    Args:
+        url: ``amqp://user:password@host:port/vhost``.
+        name: connection name shown in the RabbitMQ management UI.
+        settle_timeout: how long :meth:`release` waits for the messages to be back.
+    """
+
+    def __init__(self, url: str, *, name: str = "erp-mes-bridge dlq", settle_timeout: float = 10.0) -> None:
+        try:
+            params = pika.URLParameters(url)
+        except Exception as exc:
+            raise ConfigError(f"invalid AMQP URL: {exc}") from None
+        params.client_properties = {"connection_name": name}
+        params.connection_attempts = 1
+        self._params = params
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: Any = None
+        self._generation = 0
+        self._settle_timeout = settle_timeout
+        self._expected: dict[str, int] = {}  # queue -> ready messages once everything is back
+
+    def __enter__(self) -> RabbitDeadLetterStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _open(self) -> Any:
+        if self._channel is not None and self._channel.is_open:
+            return self._channel
+        try:
+            if self._connection is None or not self._connection.is_open:
+                self._connection = pika.BlockingConnection(self._params)
+            channel = self._connection.channel()
+            channel.confirm_delivery()
+        except pika.exceptions.AMQPError as exc:
+            raise TransientError(
+                f"cannot connect to RabbitMQ at {self._params.host}:{self._params.port}: {exc!r}"
+            ) from exc
+        self._channel = channel
+        self._generation += 1
+        return channel
+
+    def _failed(self, exc: pika.exceptions.AMQPError, doing: str) -> BridgeError:
+        if isinstance(exc, pika.exceptions.ChannelClosedByBroker):
+            self._channel = None  # the broker gave back everything it held
+            if exc.reply_code == 404:
+                return ConfigError(f"{doing}: {exc.reply_text}")
+            return TransientError(
+                f"{doing}: the broker closed the channel ({exc.reply_code} {exc.reply_text})"
+            )
+        return TransientError(f"{doing}: {exc!r}")
+
+    def fetch(self, queue: str) -> list[Delivery]:
+        """Hold every message ``queue`` has now (at most its depth at the start), in order."""
+        channel = self._open()
+        try:
+            count = channel.queue_declare(queue, passive=True).method.message_count
+            self._expected[queue] = self._expected.get(queue, 0) + count
+            deliveries: list[Delivery] = []
+            while len(deliveries) < count:
+                method, props, body = channel.basic_get(queue, auto_ack=False)
+                if method is None:
+                    break
+                deliveries.append(
+                    Delivery(
+                        queue=queue,
+                        delivery_tag=method.delivery_tag,
+                        exchange=method.exchange,
+                        routing_key=method.routing_key,
+                        body=body,
+                        message_id=props.message_id,
+                        type=props.type,
+                        correlation_id=props.correlation_id,
+                        headers=props.headers or {},
+                        redelivered=method.redelivered,
+                        timestamp=props.timestamp,
+                        content_type=props.content_type,
+                        generation=self._generation,
+                    )
+                )
+        except pika.exceptions.AMQPError as exc:
+            raise self._failed(exc, f"cannot read queue {queue!r}") from exc
+        return deliveries
+
+    def remove(self, delivery: Delivery) -> None:
+        """Ack one held message."""
+        channel = self._channel
+        if channel is None or not channel.is_open or delivery.generation != self._generation:
+            raise TransientError(f"message {delivery.delivery_tag} of {delivery.queue} is no longer held")
+        try:
+            channel.basic_ack(delivery_tag=delivery.delivery_tag)
+        except pika.exceptions.AMQPError as exc:
+            raise self._failed(exc, f"cannot remove a message from {delivery.queue!r}") from exc
+        if delivery.queue in self._expected:
+            self._expected[delivery.queue] -= 1
+
+    def republish(self, message: OutMessage) -> None:
+        """Publish one message (persistent, mandatory) and wait for its confirm."""
+        channel = self._open()
+        properties = BasicProperties(
+            content_type=message.content_type,
+            delivery_mode=2,
+            message_id=message.message_id or None,
+            correlation_id=message.correlation_id,
+            type=message.type or None,
+            timestamp=message.timestamp,
+            headers=dict(message.headers),
+        )
+        route = f"{message.exchange}/{message.routing_key}"
+        try:
+            channel.basic_publish(
+                message.exchange, message.routing_key, message.body, properties, mandatory=True
+            )
+        except pika.exceptions.UnroutableError as exc:
+            raise TransientError(f"unroutable: no queue is bound for {route}") from exc
+        except pika.exceptions.NackError as exc:
+            raise TransientError(f"the broker refused the message for {route} (nack)") from exc
+        except pika.exceptions.AMQPError as exc:
+            error = self._failed(exc, f"cannot publish to {route}")
+            raise TransientError(str(error)) from exc
+
+    def release(self) -> None:
+        """Close the channel (the broker gives back every message not acked, in order) and wait
+        until the queues hold them again."""
+        channel, self._channel = self._channel, None
+        expected, self._expected = self._expected, {}
+        if channel is not None and channel.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                channel.close()
+        with contextlib.suppress(BridgeError, pika.exceptions.AMQPError):
+            self._settle(expected)
+
+    def _settle(self, expected: Mapping[str, int]) -> None:
+        deadline = time.monotonic() + self._settle_timeout
+        pending = {queue: count for queue, count in expected.items() if count > 0}
+        while pending:
+            channel = self._open()
+            for queue in list(pending):
+                if channel.queue_declare(queue, passive=True).method.message_count >= pending[queue]:
+                    del pending[queue]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                log.warning("dead letters given back to %s are not all ready yet", ", ".join(pending))
+                return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        """Release held messages and close the connection."""
+        self.release()
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                connection.close()

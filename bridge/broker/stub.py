@@ -1,0 +1,651 @@
+"""An in-memory broker for unit tests that routes, requeues and dead-letters like RabbitMQ.
+
+:class:`StubBroker` keeps exchanges, queues and bindings declared from a
+:class:`~bridge.broker.topology.Topology` and routes published messages the way RabbitMQ does:
+the default exchange ``""`` by queue name, ``direct`` exchanges by exact routing key, ``topic``
+exchanges by AMQP patterns (``*`` one word, ``#`` zero or more words), ``fanout`` to every bound
+queue. :class:`StubChannel` has the methods and semantics of
+:class:`~bridge.broker.amqp.AmqpChannel`, so pipeline code runs unchanged on it.
+
+Behaviour copied from RabbitMQ 3.10 quorum queues (checked against the real broker):
+
+* publishing is mandatory and confirmed at once; a message no queue receives raises
+  :class:`~bridge.errors.TransientError` naming the exchange and routing key;
+* a requeued message (``nack(requeue=True)`` or a closed channel) goes back to the front of its
+  queue, in the order it was returned, flagged ``redelivered``, with its delivery count raised;
+  past ``x-delivery-limit`` it is dead-lettered with reason ``delivery_limit``;
+* ``nack(requeue=False)`` dead-letters with reason ``rejected``; a message whose queue TTL
+  (``x-message-ttl``) ran out on the fake clock (:meth:`StubBroker.advance`) with ``expired``;
+* dead-lettering republishes to ``x-dead-letter-exchange`` with ``x-dead-letter-routing-key``
+  (or the original routing keys) and adds ``x-death`` (newest first) and ``x-first-death-*``;
+  a message that cannot be dead-lettered (no DLX, unroutable, a cycle) is dropped, and kept in
+  :attr:`StubBroker.dropped` for inspection;
+* deliveries from quorum queues carry ``x-delivery-count``.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from bridge.broker.messages import Delivery, OutMessage
+from bridge.broker.topology import Binding, Exchange, Queue, Topology
+from bridge.errors import ConfigError, TransientError
+
+__all__ = [
+    "StubBroker",
+    "StubChannel",
+    "StubDeadLetterStore",
+    "StubProtocolError",
+    "topic_matches",
+]
+
+_EXCHANGE_TYPES = frozenset({"direct", "topic", "fanout"})
+
+
+class StubProtocolError(RuntimeError):
+    """A channel misuse the real broker answers by closing the channel (unknown delivery tag)."""
+
+
+@lru_cache(maxsize=4096)
+def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match_words(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head in ("*", words[0])) and _match_words(rest, words[1:])
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """Whether an AMQP topic ``pattern`` matches ``routing_key`` (``*`` one word, ``#`` any)."""
+    return _match_words(
+        tuple(pattern.split(".")) if pattern else (),
+        tuple(routing_key.split(".")) if routing_key else (),
+    )
+
+
+@dataclass(slots=True)
+class _Message:
+    """A message as the broker stores it in one queue."""
+
+    exchange: str
+    routing_keys: list[str]
+    body: bytes
+    message_id: str | None
+    type: str | None
+    correlation_id: str | None
+    headers: dict[str, Any]
+    timestamp: int | None
+    content_type: str | None
+    enqueued_at: float = 0.0
+    delivery_count: int = 0
+    redelivered: bool = False
+
+    def copy(self) -> _Message:
+        return replace(self, headers=copy.deepcopy(self.headers), routing_keys=list(self.routing_keys))
+
+
+@dataclass(slots=True)
+class _Queue:
+    """A declared queue: returned messages are delivered before the others (as quorum queues)."""
+
+    name: str
+    arguments: dict[str, Any]
+    ready: deque[_Message] = field(default_factory=deque)
+    returns: deque[_Message] = field(default_factory=deque)
+
+    @property
+    def quorum(self) -> bool:
+        return self.arguments.get("x-queue-type") == "quorum"
+
+    def pop(self) -> _Message | None:
+        if self.returns:
+            return self.returns.popleft()
+        if self.ready:
+            return self.ready.popleft()
+        return None
+
+    def all(self) -> Iterator[_Message]:
+        yield from self.returns
+        yield from self.ready
+
+    def __len__(self) -> int:
+        return len(self.returns) + len(self.ready)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+class StubBroker:
+    """An in-memory RabbitMQ for unit tests (one vhost, no network, a fake clock).
+
+    Args:
+        start: the fake clock's start, in epoch seconds (default: the real time now).
+
+    Attributes:
+        unroutable: every message a publish could not route (mandatory: the publish failed).
+        dropped: ``(reason, message)`` for every message the broker discarded while
+            dead-lettering it (no dead-letter exchange, unroutable, or a dead-letter cycle).
+    """
+
+    def __init__(self, *, start: float | None = None) -> None:
+        self._lock = threading.RLock()
+        self._now = time.time() if start is None else start
+        self._exchanges: dict[str, Exchange] = {}
+        self._queues: dict[str, _Queue] = {}
+        self._bindings: list[Binding] = []
+        self._channels: list[StubChannel] = []
+        self._published: dict[str, list[OutMessage]] = {}
+        self._failures: deque[str] = deque()
+        self.unroutable: list[OutMessage] = []
+        self.dropped: list[tuple[str, Delivery]] = []
+
+    # -- declaring -------------------------------------------------------------------------
+
+    def declare(self, topology: Topology) -> None:
+        """Declare every exchange, queue and binding (idempotent, like on the real broker).
+
+        Raises:
+            ConfigError: an exchange or queue exists with another type or other arguments
+                (RabbitMQ answers ``PRECONDITION_FAILED``), or a binding names an undeclared
+                exchange or queue (``NOT_FOUND``).
+        """
+        with self._lock:
+            for exchange in topology.exchanges:
+                self._declare_exchange(exchange)
+            for queue in topology.queues:
+                self._declare_queue(queue)
+            for binding in topology.bindings:
+                self._bind(binding)
+
+    def bind(self, queue: str, exchange: str, routing_key: str = "#") -> None:
+        """Bind ``queue`` (declared without arguments if new) to an existing exchange.
+
+        For tests standing in for a consumer outside the topology (e.g. the MES side).
+        """
+        with self._lock:
+            if queue not in self._queues:
+                self._declare_queue(Queue(queue))
+            self._bind(Binding(queue, exchange, routing_key))
+
+    def _declare_exchange(self, exchange: Exchange) -> None:
+        if not exchange.name or exchange.name.startswith("amq."):
+            raise ConfigError(f"ACCESS_REFUSED - exchange name {exchange.name!r} is reserved")
+        if exchange.type not in _EXCHANGE_TYPES:
+            raise ConfigError(f"COMMAND_INVALID - unknown exchange type {exchange.type!r}")
+        existing = self._exchanges.get(exchange.name)
+        if existing is not None and existing.type != exchange.type:
+            raise ConfigError(
+                f"PRECONDITION_FAILED - inequivalent arg 'type' for exchange {exchange.name!r}: "
+                f"received {exchange.type!r} but current is {existing.type!r}"
+            )
+        self._exchanges[exchange.name] = exchange
+
+    def _declare_queue(self, queue: Queue) -> None:
+        existing = self._queues.get(queue.name)
+        if existing is None:
+            self._queues[queue.name] = _Queue(queue.name, dict(queue.arguments))
+            return
+        if existing.arguments != dict(queue.arguments):
+            keys = sorted(set(existing.arguments) | set(queue.arguments))
+            differing = [k for k in keys if existing.arguments.get(k) != queue.arguments.get(k)]
+            name = differing[0]
+            raise ConfigError(
+                f"PRECONDITION_FAILED - inequivalent arg {name!r} for queue {queue.name!r}: "
+                f"received {queue.arguments.get(name)!r} but current is {existing.arguments.get(name)!r}"
+            )
+
+    def _bind(self, binding: Binding) -> None:
+        if binding.exchange not in self._exchanges:
+            raise ConfigError(f"NOT_FOUND - no exchange {binding.exchange!r} to bind {binding.queue!r} to")
+        if binding.queue not in self._queues:
+            raise ConfigError(f"NOT_FOUND - no queue {binding.queue!r} to bind to {binding.exchange!r}")
+        if binding not in self._bindings:
+            self._bindings.append(binding)
+
+    # -- channels --------------------------------------------------------------------------
+
+    def channel(self, *, prefetch: int | None = None, name: str = "channel") -> StubChannel:
+        """A new open channel (like :meth:`AmqpConnection.channel`)."""
+        channel = StubChannel(self, prefetch=prefetch, name=name)
+        with self._lock:
+            self._channels.append(channel)
+        return channel
+
+    def reconnect(self) -> None:
+        """Simulate a lost and re-established connection.
+
+        Every open channel's unacked messages go back to their queues, its ``generation``
+        increases and delivery tags start again at 1, so acks of older deliveries are ignored.
+        """
+        with self._lock:
+            for channel in list(self._channels):
+                channel._reset()
+
+    # -- inspection and test controls ------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """The fake clock, in epoch seconds."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake clock on; messages whose queue TTL ran out are dead-lettered (``expired``)."""
+        if seconds < 0:
+            raise ValueError("the clock cannot go back")
+        with self._lock:
+            self._now += seconds
+            for queue in list(self._queues.values()):
+                self._expire(queue)
+
+    def messages(self, queue: str) -> list[Delivery]:
+        """Copies of the messages ready in ``queue``, in the order they will be delivered."""
+        with self._lock:
+            found = self._queue(queue)
+            return [self._delivery(found, message, 0, 0) for message in found.all()]
+
+    def depth(self, queue: str) -> int:
+        """How many messages are ready in ``queue`` (not counting unacked ones)."""
+        with self._lock:
+            return len(self._queue(queue))
+
+    def unacked(self, queue: str) -> int:
+        """How many messages of ``queue`` are delivered on some channel and not acked yet."""
+        with self._lock:
+            return sum(1 for ch in self._channels for q, _m in ch._unacked.values() if q == queue)
+
+    def published(self, exchange: str) -> list[OutMessage]:
+        """Every message the broker accepted (routed and confirmed) on ``exchange``, in order."""
+        with self._lock:
+            return list(self._published.get(exchange, []))
+
+    def fail_next_publish(
+        self, reason: str = "the broker refused the message (nack)", times: int = 1
+    ) -> None:
+        """Make the next ``times`` publish calls raise TransientError(reason), delivering nothing."""
+        with self._lock:
+            self._failures.extend([reason] * times)
+
+    def queue_names(self) -> list[str]:
+        """Every declared queue, in declaration order."""
+        with self._lock:
+            return list(self._queues)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _queue(self, name: str) -> _Queue:
+        try:
+            return self._queues[name]
+        except KeyError:
+            raise ConfigError(f"NOT_FOUND - no queue {name!r}") from None
+
+    def _delivery(self, queue: _Queue, message: _Message, tag: int, generation: int) -> Delivery:
+        headers = copy.deepcopy(message.headers)
+        if queue.quorum:
+            headers["x-delivery-count"] = message.delivery_count
+        return Delivery(
+            queue=queue.name,
+            delivery_tag=tag,
+            exchange=message.exchange,
+            routing_key=message.routing_keys[0],
+            body=message.body,
+            message_id=message.message_id,
+            type=message.type,
+            correlation_id=message.correlation_id,
+            headers=headers,
+            redelivered=message.redelivered,
+            timestamp=message.timestamp,
+            content_type=message.content_type,
+            generation=generation,
+        )
+
+    def _route(self, exchange: str, routing_key: str) -> list[str]:
+        if exchange == "":
+            return [routing_key] if routing_key in self._queues else []
+        kind = self._exchanges[exchange].type
+        targets: list[str] = []
+        for binding in self._bindings:
+            if binding.exchange != exchange or binding.queue in targets:
+                continue
+            if (
+                kind == "fanout"
+                or (kind == "direct" and binding.routing_key == routing_key)
+                or (kind == "topic" and topic_matches(binding.routing_key, routing_key))
+            ):
+                targets.append(binding.queue)
+        return targets
+
+    def _enqueue(self, message: _Message, targets: Sequence[str]) -> None:
+        for name in targets:
+            stored = message.copy()
+            stored.enqueued_at = self._now
+            stored.delivery_count = 0
+            stored.redelivered = False
+            self._queues[name].ready.append(stored)
+
+    def _publish(self, messages: Sequence[OutMessage]) -> None:
+        """Route a batch like a confirmed, mandatory publish; raise after routing the rest."""
+        if self._failures:
+            raise TransientError(self._failures.popleft())
+        failure: str | None = None
+        for out in messages:
+            if out.exchange and out.exchange not in self._exchanges:
+                # the real broker closes the channel: nothing after this message is sent
+                raise TransientError(
+                    f"channel closed before the broker confirmed: NOT_FOUND - no exchange {out.exchange!r}"
+                )
+            targets = self._route(out.exchange, out.routing_key)
+            if not targets:
+                self.unroutable.append(out)
+                failure = failure or (
+                    f"unroutable: no queue is bound for {out.exchange}/{out.routing_key} (NO_ROUTE)"
+                )
+                continue
+            message = _Message(
+                exchange=out.exchange,
+                routing_keys=[out.routing_key],
+                body=out.body,
+                message_id=out.message_id,
+                type=out.type,
+                correlation_id=out.correlation_id,
+                headers=copy.deepcopy(dict(out.headers)),
+                timestamp=out.timestamp if out.timestamp is not None else int(self._now),
+                content_type=out.content_type,
+            )
+            self._enqueue(message, targets)
+            self._published.setdefault(out.exchange, []).append(out)
+        if failure:
+            raise TransientError(failure)
+
+    def _requeue(self, queue_name: str, message: _Message) -> None:
+        """A delivered message comes back: front of the queue, or dead-lettered past the limit."""
+        queue = self._queues.get(queue_name)
+        if queue is None:  # deleted meanwhile
+            return
+        message.delivery_count += 1
+        limit = queue.arguments.get("x-delivery-limit")
+        if limit is not None and message.delivery_count > int(limit):
+            self._dead_letter(queue, message, "delivery_limit")
+            return
+        message.redelivered = True
+        queue.returns.append(message)
+
+    def _expire(self, queue: _Queue) -> None:
+        ttl = queue.arguments.get("x-message-ttl")
+        if ttl is None:
+            return
+        deadline = self._now - int(ttl) / 1000
+        for lane in (queue.returns, queue.ready):
+            kept: deque[_Message] = deque()
+            expired: list[_Message] = []
+            for message in lane:
+                (expired if message.enqueued_at <= deadline else kept).append(message)
+            lane.clear()
+            lane.extend(kept)
+            for message in expired:
+                self._dead_letter(queue, message, "expired")
+
+    def _dead_letter(self, queue: _Queue, message: _Message, reason: str) -> None:
+        exchange = queue.arguments.get("x-dead-letter-exchange")
+        if exchange is None:
+            self._drop(queue, message, f"{reason}: {queue.name} has no dead-letter exchange")
+            return
+        routing_key = queue.arguments.get("x-dead-letter-routing-key")
+        keys = [routing_key] if routing_key is not None else list(message.routing_keys)
+        self._add_death(queue, message, reason)
+        if exchange and exchange not in self._exchanges:
+            self._drop(queue, message, f"{reason}: no dead-letter exchange {exchange!r}")
+            return
+        targets: list[str] = []
+        for key in keys:
+            targets.extend(t for t in self._route(exchange, key) if t not in targets)
+        targets = [t for t in targets if not _is_cycle(t, message.headers.get("x-death", []))]
+        if not targets:
+            self._drop(queue, message, f"{reason}: nothing bound for {exchange}/{'|'.join(keys)}")
+            return
+        message.exchange = exchange
+        message.routing_keys = keys
+        self._enqueue(message, targets)
+
+    def _add_death(self, queue: _Queue, message: _Message, reason: str) -> None:
+        headers = message.headers
+        if not headers.get("x-death"):
+            headers["x-first-death-reason"] = reason
+            headers["x-first-death-queue"] = queue.name
+            headers["x-first-death-exchange"] = message.exchange
+        deaths: list[dict[str, Any]] = list(headers.get("x-death") or [])
+        for index, death in enumerate(deaths):
+            if death.get("queue") == queue.name and death.get("reason") == reason:
+                # RabbitMQ counts it and moves it to the front; time and exchange stay the first ones
+                entry = deaths.pop(index)
+                entry["count"] = int(entry.get("count", 0)) + 1
+                break
+        else:
+            entry = {
+                "count": 1,
+                "reason": reason,
+                "queue": queue.name,
+                "time": _utc(self._now),
+                "exchange": message.exchange,
+                "routing-keys": list(message.routing_keys),
+            }
+        headers["x-death"] = [entry, *deaths]
+
+    def _drop(self, queue: _Queue, message: _Message, reason: str) -> None:
+        self.dropped.append((reason, self._delivery(queue, message, 0, 0)))
+
+
+def _is_cycle(target: str, deaths: Sequence[dict[str, Any]]) -> bool:
+    """RabbitMQ drops a dead letter that would return to a queue it died in without a rejection."""
+    for death in deaths:
+        if death.get("reason") == "rejected":
+            return False
+        if death.get("queue") == target:
+            return True
+    return False
+
+
+class StubChannel:
+    """A channel of :class:`StubBroker` with the API of :class:`~bridge.broker.amqp.AmqpChannel`.
+
+    Deliveries are handed out when :meth:`get_batch` is called (never more unacked than
+    ``prefetch``); publishing is confirmed at once.
+
+    Attributes:
+        prefetch: the most unacked deliveries at a time (``None``: unlimited).
+        name: a label for messages.
+        generation: increases when the broker simulates a reconnect.
+        closed: whether :meth:`close` was called.
+    """
+
+    def __init__(self, broker: StubBroker, *, prefetch: int | None, name: str) -> None:
+        self._broker = broker
+        self.prefetch = prefetch
+        self.name = name
+        self.generation = 1
+        self.closed = False
+        self._queue: str | None = None
+        self._cancelled = False
+        self._next_tag = 0
+        self._unacked: dict[int, tuple[str, _Message]] = {}
+
+    def consume(self, queue_name: str) -> None:
+        """Consume ``queue_name`` (raises ConfigError at once if it is not declared)."""
+        with self._broker._lock:
+            self._broker._queue(queue_name)
+            self._queue = queue_name
+            self._cancelled = False
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether the channel is open (never waits)."""
+        return not self.closed
+
+    def get_batch(self, max_items: int, wait: float, block: float = 1.0) -> list[Delivery]:
+        """Up to ``max_items`` ready deliveries at once (never waits), within the prefetch limit."""
+        broker = self._broker
+        with broker._lock:
+            if self.closed or self._cancelled or self._queue is None:
+                return []
+            limit = max_items
+            if self.prefetch:
+                limit = min(limit, self.prefetch - len(self._unacked))
+            queue = broker._queue(self._queue)
+            batch: list[Delivery] = []
+            while len(batch) < limit:
+                message = queue.pop()
+                if message is None:
+                    break
+                self._next_tag += 1
+                self._unacked[self._next_tag] = (queue.name, message)
+                batch.append(broker._delivery(queue, message, self._next_tag, self.generation))
+            return batch
+
+    def publish(self, messages: Sequence[OutMessage], timeout: float = 30.0) -> None:
+        """Publish (persistent, mandatory, confirmed at once).
+
+        Raises:
+            TransientError: the channel is closed, a message is unroutable (the routable ones
+                are delivered), the exchange does not exist, or :meth:`StubBroker.fail_next_publish`.
+        """
+        if not messages:
+            return
+        with self._broker._lock:
+            if self.closed:
+                raise TransientError(f"not connected to the broker (channel {self.name})")
+            self._broker._publish(messages)
+
+    def ack_batch(self, deliveries: Sequence[Delivery]) -> int:
+        """Ack every unacked delivery up to the batch's highest tag (``multiple``).
+
+        Returns how many of ``deliveries`` belong to the current generation.
+
+        Raises:
+            StubProtocolError: the highest tag is not unacked on this channel (the real broker
+                closes the channel with ``PRECONDITION_FAILED - unknown delivery tag``; so does
+                the stub, before raising).
+        """
+        current = [d for d in deliveries if d.generation == self.generation]
+        if not current:
+            return 0
+        with self._broker._lock:
+            if self.closed:
+                return len(current)
+            last = max(d.delivery_tag for d in current)
+            if last not in self._unacked:
+                self.close()
+                raise StubProtocolError(f"PRECONDITION_FAILED - unknown delivery tag {last}")
+            for tag in [t for t in self._unacked if t <= last]:
+                del self._unacked[tag]
+            return len(current)
+
+    def nack(self, deliveries: Sequence[Delivery], *, requeue: bool) -> None:
+        """Nack one by one: requeue to the front (counting the delivery) or dead-letter (``rejected``)."""
+        broker = self._broker
+        with broker._lock:
+            if self.closed:
+                return
+            for delivery in deliveries:
+                if delivery.generation != self.generation:
+                    continue
+                entry = self._unacked.pop(delivery.delivery_tag, None)
+                if entry is None:
+                    self.close()
+                    raise StubProtocolError(
+                        f"PRECONDITION_FAILED - unknown delivery tag {delivery.delivery_tag}"
+                    )
+                queue_name, message = entry
+                if requeue:
+                    broker._requeue(queue_name, message)
+                elif queue_name in broker._queues:
+                    broker._dead_letter(broker._queues[queue_name], message, "rejected")
+
+    def cancel(self) -> None:
+        """Stop consuming: :meth:`get_batch` returns nothing from now on."""
+        self._cancelled = True
+
+    def close(self) -> None:
+        """Close the channel: its unacked messages go back to their queues, in delivery order."""
+        with self._broker._lock:
+            if self.closed:
+                return
+            self._return_unacked()
+            self.closed = True
+            if self in self._broker._channels:
+                self._broker._channels.remove(self)
+
+    def _ack_one(self, delivery_tag: int) -> None:
+        """Ack a single delivery (``multiple=False``), for :class:`StubDeadLetterStore`."""
+        with self._broker._lock:
+            if self._unacked.pop(delivery_tag, None) is None:
+                raise StubProtocolError(f"PRECONDITION_FAILED - unknown delivery tag {delivery_tag}")
+
+    def _return_unacked(self) -> None:
+        unacked, self._unacked = self._unacked, {}
+        for tag in sorted(unacked):
+            queue_name, message = unacked[tag]
+            self._broker._requeue(queue_name, message)
+
+    def _reset(self) -> None:
+        self._return_unacked()
+        self.generation += 1
+        self._next_tag = 0
+
+
+class StubDeadLetterStore:
+    """:class:`bridge.broker.dlq.DeadLetterStore` on a :class:`StubBroker`.
+
+    Like the RabbitMQ store it takes messages with a get-without-ack, acks the ones it removes
+    and gives the others back by closing the channel (so they return in order, redelivered).
+    """
+
+    def __init__(self, broker: StubBroker) -> None:
+        self._broker = broker
+        self._held: dict[str, StubChannel] = {}
+        self._publisher = broker.channel(name="dlq-publish")
+
+    def fetch(self, queue: str) -> list[Delivery]:
+        """Hold every message ready in ``queue`` (unacked), in queue order."""
+        previous = self._held.pop(queue, None)
+        if previous is not None:
+            previous.close()
+        channel = self._broker.channel(name=f"dlq-{queue}")
+        try:
+            channel.consume(queue)
+        except ConfigError:
+            channel.close()
+            raise
+        self._held[queue] = channel
+        return channel.get_batch(self._broker.depth(queue) or 1, 0.0)
+
+    def remove(self, delivery: Delivery) -> None:
+        """Ack one held message: it is gone from its queue."""
+        channel = self._held.get(delivery.queue)
+        if channel is None or channel.closed or delivery.generation != channel.generation:
+            raise TransientError(f"delivery {delivery.delivery_tag} of {delivery.queue} is no longer held")
+        channel._ack_one(delivery.delivery_tag)
+
+    def republish(self, message: OutMessage) -> None:
+        """Publish one message and wait for its confirm (TransientError if it is not routed)."""
+        self._publisher.publish([message])
+
+    def release(self) -> None:
+        """Give every held, not removed, message back to its queue (front, in order)."""
+        held, self._held = self._held, {}
+        for channel in held.values():
+            channel.close()
+
+    def close(self) -> None:
+        """Release everything and close the publishing channel."""
+        self.release()
+        self._publisher.close()

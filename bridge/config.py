@@ -1,0 +1,516 @@
+"""Bridge settings: one YAML file plus ``BRIDGE_*`` environment overrides, validated at start-up.
+
+Precedence, lowest first: built-in defaults, the YAML file (``path`` argument, else
+``$BRIDGE_CONFIG``, else none), then environment variables. Secrets can come from files
+(``BRIDGE_AMQP_URL_FILE``) as Docker and Kubernetes mount them. Any invalid setting raises
+:class:`~bridge.errors.ConfigError` naming the dotted setting, the value and where it came from::
+
+    broker.prefetch = '0' (from BRIDGE_PREFETCH): Input should be greater than or equal to 1
+
+Relative paths (``mappings_dir``, ``sqlite:///`` files, definitions, file-sink paths) are
+resolved against the working directory. :func:`redact` strips passwords from any text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import os
+import re
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from bridge.errors import ConfigError, MappingDefinitionError
+from bridge.mapping.yaml_source import load_yaml_file
+
+__all__ = [
+    "DEFAULT_AMQP_URL",
+    "ENV_OVERRIDES",
+    "BrokerSettings",
+    "RouteSettings",
+    "Settings",
+    "SourceSettings",
+    "load_settings",
+    "parse_duration",
+    "redact",
+]
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
+
+#: Environment variable -> dotted setting it overrides. Empty values count as unset.
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "BRIDGE_AMQP_URL": ("amqp_url",),
+    "BRIDGE_DATABASE_URL": ("database_url",),
+    "BRIDGE_HTTP_PORT": ("http_port",),
+    "BRIDGE_HTTP_HOST": ("http_host",),
+    "BRIDGE_MAPPINGS_DIR": ("mappings_dir",),
+    "BRIDGE_LOG_LEVEL": ("log_level",),
+    "BRIDGE_LOG_FORMAT": ("log_format",),
+    "BRIDGE_BROKER_PREFIX": ("broker", "prefix"),
+    "BRIDGE_QUEUE_TYPE": ("broker", "queue_type"),
+    "BRIDGE_PREFETCH": ("broker", "prefetch"),
+}
+#: Variables that may instead be read from the file named by ``<NAME>_FILE``.
+_SECRET_VARS = frozenset({"BRIDGE_AMQP_URL", "BRIDGE_DATABASE_URL"})
+
+# -- redaction ----------------------------------------------------------------------------
+
+# scheme://user:password@  (the password runs to the last "@" before whitespace or a quote,
+# so a raw "@" inside it is hidden too; over-redacting is the safe side).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"<>]*):[^\s'\"<>]*@")
+_SECRET_PARAM = re.compile(r"(?i)\b(?P<key>password|passwd|pwd|secret|token|api_?key)=[^&\s'\"<>]+")
+
+
+def redact(text: str) -> str:
+    """Hide credentials in any text: ``amqp://user:pw@host`` -> ``amqp://user:***@host``.
+
+    Also hides ``password=...``-style query parameters. Used by logging, health responses,
+    dead-letter headers and :meth:`Settings.redacted`.
+    """
+    text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
+    return _SECRET_PARAM.sub(r"\g<key>=***", text)
+
+
+def _redact_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: _redact_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_data(item) for item in value]
+    return value
+
+
+# -- value types --------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_TOPIC_WORD = re.compile(r"^(?:\*|#|[A-Za-z0-9_-]+)$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds in a duration: ``"500ms"``, ``"5s"``, ``"5m"``, ``"1h"`` or plain seconds (``30``).
+
+    Raises:
+        ConfigError: the text is not a non-negative duration.
+    """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        if text < 0:
+            raise ConfigError(f"invalid duration {text!r}: must not be negative")
+        return float(text)
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ConfigError(f"invalid duration {text!r}: expected e.g. '500ms', '5s', '5m', '1h' or seconds")
+    return float(match["num"]) * _UNIT_SECONDS[match["unit"]]
+
+
+def _check_topic_pattern(pattern: str) -> str:
+    if (
+        not pattern
+        or len(pattern.encode()) > 255
+        or not all(_TOPIC_WORD.match(word) for word in pattern.split("."))
+    ):
+        raise ValueError(
+            f"invalid topic pattern {pattern!r}: dot-separated words of [A-Za-z0-9_-], '*' (one word) or '#' (any words)"
+        )
+    return pattern
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+TopicPattern = Annotated[str, pydantic.AfterValidator(_check_topic_pattern)]
+_MODEL = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- the model ----------------------------------------------------------------------------
+
+
+class BrokerSettings(BaseModel):
+    """RabbitMQ topology and flow control.
+
+    Attributes:
+        prefix: every exchange and queue name the bridge declares starts with it.
+        queue_type: ``quorum`` (default; delivery counts survive restarts) or ``classic``.
+        prefetch: unacknowledged messages per consumer (basic.qos).
+        batch_size: messages handled per batch; at most ``prefetch``.
+        batch_wait_ms: how long a partial batch may wait for more messages.
+        delivery_limit: ``x-delivery-limit`` on every work queue (poison-message cap).
+        retry_tiers: delays of the delayed-retry queues, strictly increasing (seconds).
+        in_process_attempts: tenacity attempts before a message goes to a delayed retry.
+        mes_exchange: the exchange MES events are published to.
+        heartbeat_s: AMQP heartbeat (0 disables it).
+        reconnect_max_wait_s: cap of the reconnect backoff.
+        confirm_timeout_s: how long to wait for a publisher confirm.
+    """
+
+    model_config = _MODEL
+
+    prefix: str = Field("bridge", pattern=r"^[A-Za-z0-9_.-]+$")
+    queue_type: Literal["quorum", "classic"] = "quorum"
+    prefetch: int = Field(200, ge=1)
+    batch_size: int = Field(100, ge=1, validate_default=True)
+    batch_wait_ms: int = Field(20, ge=0)
+    delivery_limit: int = Field(10, ge=1)
+    retry_tiers: tuple[Duration, ...] = (5.0, 30.0, 300.0, 1800.0)
+    in_process_attempts: int = Field(3, ge=1)
+    mes_exchange: str = Field("mes.events", min_length=1)
+    heartbeat_s: int = Field(30, ge=0)
+    reconnect_max_wait_s: float = Field(30.0, gt=0)
+    confirm_timeout_s: float = Field(30.0, gt=0)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch_within_prefetch(cls, value: int, info: ValidationInfo) -> int:
+        prefetch = info.data.get("prefetch")
+        if prefetch is not None and value > prefetch:
+            raise PydanticCustomError(
+                "batch_over_prefetch",
+                f"must not exceed broker.prefetch ({prefetch})",
+                {"related": ("broker", "prefetch")},
+            )
+        return value
+
+    @field_validator("retry_tiers")
+    @classmethod
+    def _tiers_increase(cls, tiers: tuple[float, ...]) -> tuple[float, ...]:
+        if not tiers or tiers[0] <= 0:
+            raise ValueError("needs at least one retry delay, each longer than 0")
+        for earlier, later in itertools.pairwise(tiers):
+            if later <= earlier:
+                raise ValueError(
+                    f"retry delays must be strictly increasing ({later:g}s follows {earlier:g}s)"
+                )
+        return tiers
+
+
+class SourceSettings(BaseModel):
+    """One source ERP system.
+
+    Attributes:
+        timezone: IANA zone of the system's local timestamps (e.g. ``Asia/Shanghai``).
+        definitions: extra files or folders of document definitions (SAP WE60 parser files).
+    """
+
+    model_config = _MODEL
+
+    timezone: str = "UTC"
+    definitions: tuple[Path, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+class RouteSettings(BaseModel):
+    """Where canonical events go.
+
+    Attributes:
+        name: unique identifier ([a-z0-9_-]+), also the ``target`` metric label.
+        sink: ``mes`` (publish to the MES exchange) or ``file`` (write JSON lines to ``path``).
+        events: AMQP topic patterns over event names, e.g. ``order.*``, ``#``, ``lot.status_changed``.
+        path: output file of a ``file`` sink; not allowed for other sinks.
+        enabled: a disabled route is kept in the file but receives nothing.
+    """
+
+    model_config = _MODEL
+
+    name: str = Field(pattern=r"^[a-z0-9_-]+$")
+    sink: Literal["mes", "file"]
+    events: tuple[TopicPattern, ...] = Field(min_length=1)
+    path: Path | None = Field(None, validate_default=True)
+    enabled: bool = True
+
+    @field_validator("path")
+    @classmethod
+    def _path_matches_sink(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        sink = info.data.get("sink")
+        if sink == "file" and value is None:
+            raise ValueError("a file sink needs a path")
+        if sink is not None and sink != "file" and value is not None:
+            raise ValueError(f"only file sinks take a path (sink is {sink!r})")
+        return value
+
+
+_DEFAULT_ROUTES = (RouteSettings(name="mes", sink="mes", events=("#",)),)
+
+
+class Settings(BaseModel):
+    """All bridge settings (immutable). Build with :func:`load_settings`.
+
+    Attributes:
+        amqp_url: RabbitMQ URL (secret: use ``BRIDGE_AMQP_URL_FILE`` in containers).
+        database_url: SQLAlchemy URL of the ledger (idempotency and outbox).
+        http_port: port of /metrics, /healthz and /readyz; 0 disables the endpoint.
+        http_host: interface the endpoint listens on.
+        mappings_dir: folder of mapping files.
+        log_level: DEBUG, INFO, WARNING, ERROR or CRITICAL.
+        log_format: ``json`` (one object per line) or ``text``.
+        broker: RabbitMQ topology and flow control.
+        sources: source systems by name.
+        routes: delivery routes; one ``mes`` route for every event when none are given.
+    """
+
+    model_config = _MODEL
+
+    amqp_url: str = DEFAULT_AMQP_URL
+    database_url: str = "sqlite:///bridge-ledger.sqlite"
+    http_port: int = Field(8080, ge=0, le=65535)
+    http_host: str = Field("0.0.0.0", min_length=1)
+    mappings_dir: Path = Path("mappings")
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    broker: BrokerSettings = BrokerSettings()
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    routes: tuple[RouteSettings, ...] = Field(_DEFAULT_ROUTES)
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_scheme(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("amqp", "amqps"):
+            raise ValueError("must be an amqp:// or amqps:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9+]*://", value):
+            raise ValueError("must be a SQLAlchemy URL such as sqlite:///bridge-ledger.sqlite")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().upper() in _LOG_LEVELS:
+            return value.strip().upper()
+        raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, sources: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
+        for name in sources:
+            if not re.match(r"^[a-z0-9_-]+$", name):
+                raise PydanticCustomError(
+                    "source_name", "system names are [a-z0-9_-]+", {"loc": ("sources", name), "value": name}
+                )
+        return sources
+
+    @field_validator("broker", "sources", mode="before")
+    @classmethod
+    def _empty_section(cls, value: object) -> object:
+        return {} if value is None else value  # "broker:" with everything commented out
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _default_routes(cls, value: object) -> object:
+        if value is None:
+            return _DEFAULT_ROUTES
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("needs at least one route (leave routes out for the default 'mes' route)")
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_route_names(cls, routes: tuple[RouteSettings, ...]) -> tuple[RouteSettings, ...]:
+        seen: dict[str, int] = {}
+        for index, route in enumerate(routes):
+            if route.name in seen:
+                raise PydanticCustomError(
+                    "duplicate_route",
+                    f"route name {route.name!r} is already used by routes[{seen[route.name]}]",
+                    {"loc": ("routes", index, "name"), "value": route.name},
+                )
+            seen[route.name] = index
+        return routes
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain JSON-ready data with passwords replaced by ``***``."""
+        return _redact_data(self.model_dump(mode="json"))
+
+    def __repr_args__(self) -> Any:
+        for key, value in super().__repr_args__():
+            yield key, redact(value) if isinstance(value, str) else value
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the YAML file (``path``, else ``$BRIDGE_CONFIG``, else none), apply env overrides.
+
+    Raises:
+        ConfigError: the file is unreadable or invalid, or a setting is wrong; the message
+            names the setting, its value and where it came from.
+    """
+    env = os.environ if env is None else env
+    if path is None and env.get("BRIDGE_CONFIG"):
+        path = env["BRIDGE_CONFIG"]
+    file_data: Any = {}
+    if path is not None:
+        file_data = _read_file(Path(path))
+    data = _plain(file_data)
+    origins: dict[tuple[Any, ...], str] = {}
+    for var, loc in ENV_OVERRIDES.items():
+        found = _env_value(env, var)
+        if found is not None:
+            value, origin = found
+            if _assign(data, loc, value):
+                origins[loc] = origin
+    try:
+        return Settings.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [_describe(error, file_data, origins, path) for error in exc.errors()]
+        head = "invalid configuration: " if len(problems) == 1 else "invalid configuration:\n  "
+        raise ConfigError(head + "\n  ".join(problems)) from None
+
+
+def _read_file(path: Path) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist")
+    try:
+        data = load_yaml_file(path)
+    except MappingDefinitionError as exc:
+        raise ConfigError(str(exc)) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the configuration must be a mapping of settings, not {type(data).__name__}"
+        )
+    return data
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of YAML data as plain dicts and lists (env values are merged into it)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _env_value(env: Mapping[str, str], var: str) -> tuple[str, str] | None:
+    value = env.get(var) or None
+    file_var = f"{var}_FILE"
+    secret_file = env.get(file_var) if var in _SECRET_VARS else None
+    if secret_file:
+        if value is not None:
+            raise ConfigError(f"set {var} or {file_var}, not both")
+        try:
+            return Path(secret_file).read_text(encoding="utf-8").strip(), f"from {file_var} ({secret_file})"
+        except OSError as exc:
+            raise ConfigError(f"{file_var}: cannot read {secret_file}: {exc.strerror or exc}") from exc
+    return (value, f"from {var}") if value is not None else None
+
+
+def _assign(data: dict[str, Any], loc: tuple[str, ...], value: str) -> bool:
+    node = data
+    for key in loc[:-1]:
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+        if not isinstance(node, dict):
+            return False  # the file has a non-mapping here; validation reports it
+    node[loc[-1]] = value
+    return True
+
+
+def _describe(
+    error: Any, file_data: Any, origins: Mapping[tuple[Any, ...], str], path: str | Path | None
+) -> str:
+    ctx = error.get("ctx") or {}
+    loc = tuple(ctx.get("loc", error["loc"]))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown setting" + _suggestion(loc)
+    where = _origin(loc, file_data, origins, path)
+    value = ctx.get("value", error.get("input"))
+    if error["type"] == "missing" or (value is None and where == "default"):
+        # Nothing was given: point at the block that lacks it.
+        block = _origin(loc[:-1], file_data, origins, path) if len(loc) > 1 else "default"
+        reason = "required" if error["type"] == "missing" else message
+        text = f"{_dotted(loc)} is not set ({block}): {reason}"
+    else:
+        text = f"{_dotted(loc)} = {_short(value)} ({where}): {message}"
+    related = ctx.get("related")
+    if related:
+        text += f" [{_dotted(related)}: {_origin(tuple(related), file_data, origins, path)}]"
+    return redact(text)
+
+
+def _origin(
+    loc: tuple[Any, ...], file_data: Any, origins: Mapping[tuple[Any, ...], str], path: str | Path | None
+) -> str:
+    for size in range(len(loc), 0, -1):
+        if loc[:size] in origins:
+            return origins[loc[:size]]
+    node, line = file_data, None
+    for step in loc:
+        if isinstance(node, dict) and step in node:
+            line = getattr(node, "key_lines", {}).get(step, line)
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+            line = getattr(node, "line", line)
+        else:
+            return "default"
+    return f"in {path}:{line}" if line else f"in {path}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else str(step)
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _suggestion(loc: tuple[Any, ...]) -> str:
+    """' (did you mean ...?)' from the fields of the model that holds the unknown key."""
+    model = _annotation_at(loc[:-1])
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _annotation_at(loc: tuple[Any, ...]) -> Any:
+    """The type of the setting at ``loc``, following models, tuples and dicts (None if lost)."""
+    annotation: Any = Settings
+    for step in loc:
+        annotation = _without_none(annotation)
+        origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(step) if isinstance(step, str) else None
+            if field is None:
+                return None
+            annotation = field.annotation
+        elif origin in (dict, tuple, list):
+            annotation = typing.get_args(annotation)[-1 if origin is dict else 0]
+        else:
+            return None
+    return _without_none(annotation)
+
+
+def _without_none(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation

@@ -1,0 +1,857 @@
+"""The ledger: message journal, raw payload archive and idempotent, version-aware delivery.
+
+One :class:`Ledger` per process, shared by its worker threads. Every write takes a sequence and
+runs as one transaction, because workers handle messages in batches. The database is SQLite (a
+file, the default) or PostgreSQL (by URL, optionally inside one schema).
+
+Failures are typed: an unreachable or busy database raises :class:`~bridge.errors.TransientError`
+(retry the batch), a missing or foreign schema :class:`~bridge.errors.ConfigError`, and values the
+database cannot store :class:`~bridge.errors.PermanentError`. Exceptions raised by a sink's
+``write`` callback pass through unchanged, after the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    NoSuchModuleError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.pool import StaticPool
+
+from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
+from bridge.ledger import migrations, sink_state
+from bridge.ledger.models import (
+    AppliedVersionRow,
+    IdempotencyKeyRow,
+    JournalRow,
+    RawArchiveRow,
+    table_of,
+)
+from bridge.ledger.versions import is_older, version_key
+
+__all__ = [
+    "DEFAULT_URL",
+    "Decision",
+    "DeliveryItem",
+    "JournalEntry",
+    "JournalStatus",
+    "Ledger",
+    "RawRecord",
+    "delivery_key",
+]
+
+DEFAULT_URL = "sqlite:///bridge-ledger.sqlite"
+
+_JOURNAL = table_of(JournalRow)
+_RAW = table_of(RawArchiveRow)
+_KEYS = table_of(IdempotencyKeyRow)
+_VERSIONS = table_of(AppliedVersionRow)
+
+_IN_CHUNK = 500  # (entity, business key) pairs per IN list: far below the parameter limits
+_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000")
+_SQLITE_BUSY_SECONDS = 5
+_PG_CONNECT_TIMEOUT_SECONDS = 5
+
+_Group = tuple[str, str]  # (entity, business_key)
+
+_RAISE_VERSION = (
+    update(_VERSIONS)
+    .where(_VERSIONS.c.target == bindparam("b_target"))
+    .where(_VERSIONS.c.entity == bindparam("b_entity"))
+    .where(_VERSIONS.c.business_key == bindparam("b_key"))
+    .values(version=bindparam("b_version"), message_id=bindparam("b_message"), applied_at=bindparam("b_at"))
+)
+
+
+class JournalStatus(StrEnum):
+    """Where a message stands at one stage."""
+
+    RECEIVED = "received"
+    TRANSLATED = "translated"
+    DELIVERED = "delivered"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+    REPLAYED = "replayed"
+
+
+class Decision(StrEnum):
+    """What :meth:`Ledger.deliver` did with one item."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """A payload exactly as received, for the raw archive.
+
+    ``received_at`` defaults to the time of archiving; naive datetimes are taken as UTC.
+    """
+
+    message_id: str
+    source_system: str
+    document_type: str
+    document_key: str
+    payload: bytes
+    content_type: str = "application/octet-stream"
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journal row: a message at one stage (``ingest``, ``translate``, ``deliver:<target>``).
+
+    ``created_at`` and ``updated_at`` are filled in when reading the journal and ignored when
+    recording.
+    """
+
+    message_id: str
+    stage: str
+    status: str
+    source_system: str = ""
+    document_type: str = ""
+    document_key: str = ""
+    entity: str | None = None
+    business_key: str | None = None
+    version: str | None = None
+    error: str | None = None
+    correlation_id: str | None = None
+    attempts: int = 0
+    created_at: datetime | None = field(default=None, compare=False)
+    updated_at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """One change for a target: a version of a business object; ``payload`` goes to the writer as is."""
+
+    message_id: str
+    entity: str
+    business_key: str
+    version: str
+    payload: Any = None
+
+
+def delivery_key(item: DeliveryItem) -> str:
+    """Return the idempotency key of ``item``: ``<entity>:<business key>:<version>``."""
+    return f"{item.entity}:{item.business_key}:{item.version}"
+
+
+@dataclass
+class _Plan:
+    """The decisions of one :meth:`Ledger.deliver` batch before the writer runs."""
+
+    decisions: list[Decision]
+    applicable: list[DeliveryItem]
+    raise_to: dict[_Group, DeliveryItem]  # existing applied_versions rows to move up
+
+
+_NULLABLE_DETAILS = ("entity", "business_key", "version", "correlation_id")
+_TEXT_DETAILS = ("source_system", "document_type", "document_key")
+_ENTRY_FIELDS = (
+    "message_id",
+    "stage",
+    "status",
+    "source_system",
+    "document_type",
+    "document_key",
+    "entity",
+    "business_key",
+    "version",
+    "error",
+    "correlation_id",
+    "attempts",
+    "created_at",
+    "updated_at",
+)
+_STATUSES = frozenset(JournalStatus)
+_STAGES = frozenset({"ingest", "translate"})
+_DELIVERY_RANK = {Decision.APPLIED: 0, Decision.STALE: 1, Decision.DUPLICATE: 2}
+_DELIVERY_STATUS = {
+    Decision.APPLIED: JournalStatus.DELIVERED,
+    Decision.STALE: JournalStatus.STALE,
+    Decision.DUPLICATE: JournalStatus.DUPLICATE,
+}
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The ledger's bulk write statements for one dialect, built once so their SQL is cached.
+
+    SQLite runs them as executemany. PostgreSQL gets ``INSERT ... SELECT FROM unnest(arrays)``:
+    one short statement per batch, whatever its size, which psycopg parses once and then prepares
+    (three times faster than a 100-row ``VALUES`` list on a local server).
+    """
+
+    postgres: bool
+    archive: Executable
+    claim_keys: Executable
+    create_versions: Executable
+    record_journal: Executable
+    deliver_journal: Executable
+    lock_versions: Executable
+
+    @classmethod
+    def for_dialect(cls, dialect: str) -> _Statements:
+        postgres = dialect == "postgresql"
+        insert: Callable[[Table], postgresql.Insert | sqlite.Insert] = (
+            _insert_from_arrays if postgres else sqlite.insert
+        )
+        return cls(
+            postgres=postgres,
+            archive=insert(_RAW).on_conflict_do_nothing(index_elements=["message_id"]),
+            claim_keys=insert(_KEYS)
+            .on_conflict_do_nothing(index_elements=["target", "key"])
+            .returning(_KEYS.c.key),
+            create_versions=insert(_VERSIONS)
+            .on_conflict_do_nothing(index_elements=["target", "entity", "business_key"])
+            .returning(_VERSIONS.c.entity, _VERSIONS.c.business_key),
+            record_journal=_journal_upsert(insert(_JOURNAL), delivery=False),
+            deliver_journal=_journal_upsert(insert(_JOURNAL), delivery=True),
+            lock_versions=_lock_versions_pg() if postgres else _lock_versions_sqlite(),
+        )
+
+    def run(self, conn: Connection, stmt: Executable, rows: list[dict[str, Any]]) -> CursorResult[Any]:
+        """Execute ``stmt`` for ``rows`` (not empty): one array per column on PostgreSQL."""
+        if self.postgres:
+            return conn.execute(stmt, {name: [row[name] for row in rows] for name in rows[0]})
+        return conn.execute(stmt, rows)
+
+    def locked_versions(self, conn: Connection, target: str, groups: list[_Group]) -> dict[_Group, str]:
+        """Lock the applied-version rows of ``groups`` (in key order) and return their versions."""
+        stored: dict[_Group, str] = {}
+        for chunk in _chunks(groups, _IN_CHUNK):
+            params: dict[str, Any] = {"target": target}
+            if self.postgres:
+                params |= {"entities": [e for e, _ in chunk], "business_keys": [k for _, k in chunk]}
+            else:
+                params["groups"] = chunk
+            stored.update({(e, k): version for e, k, version in conn.execute(self.lock_versions, params)})
+        return stored
+
+
+def _lock_versions_pg() -> Executable:
+    """Look up and lock each wanted (entity, business key) through the primary key, in array order.
+
+    The LATERAL lookup keeps the plan an index probe per pair even before the table has
+    statistics (a plain join picked a scan of the whole target there: 10 ms per batch).
+    """
+    v = _VERSIONS.c
+    wanted = (
+        func.unnest(
+            bindparam("entities", type_=postgresql.ARRAY(v.entity.type)),
+            bindparam("business_keys", type_=postgresql.ARRAY(v.business_key.type)),
+        )
+        .table_valued("entity", "business_key", with_ordinality="n")
+        .render_derived(name="wanted")
+    )
+    locked = (
+        select(v.entity, v.business_key, v.version)
+        .where(v.target == bindparam("target"))
+        .where(v.entity == wanted.c.entity, v.business_key == wanted.c.business_key)
+        .with_for_update()
+        .lateral("locked")
+    )
+    return (
+        select(locked.c.entity, locked.c.business_key, locked.c.version)
+        .select_from(wanted)
+        .join(locked, true())
+        .order_by(wanted.c.n)
+    )
+
+
+def _lock_versions_sqlite() -> Executable:
+    """SQLite locks the whole database at BEGIN IMMEDIATE: a plain select is enough."""
+    v = _VERSIONS.c
+    return (
+        select(v.entity, v.business_key, v.version)
+        .where(v.target == bindparam("target"))
+        .where(tuple_(v.entity, v.business_key).in_(bindparam("groups", expanding=True)))
+    )
+
+
+def _insert_from_arrays(table: Table) -> postgresql.Insert:
+    """``INSERT INTO t (c1, c2, ...) SELECT ... FROM unnest(:c1, :c2, ...)``, rows in array order."""
+    columns = [column for column in table.columns if column.autoincrement is not True]
+    rows = (
+        func.unnest(*(bindparam(c.name, type_=postgresql.ARRAY(c.type)) for c in columns))
+        .table_valued(*(c.name for c in columns))
+        .render_derived(name="batch")
+    )
+    source = select(*(rows.c[c.name] for c in columns))
+    return postgresql.insert(table).from_select([c.name for c in columns], source)
+
+
+def _journal_upsert(stmt: postgresql.Insert | sqlite.Insert, *, delivery: bool) -> Executable:
+    """Insert a journal row or update the one of its ``(message_id, stage)``."""
+    new, old = stmt.excluded, _JOURNAL.c
+    if delivery:
+        # A redelivered duplicate must not hide that the message was delivered (or stale).
+        final = or_(old.status == JournalStatus.DELIVERED.value, old.status == JournalStatus.STALE.value)
+        kept = and_(new.status == JournalStatus.DUPLICATE.value, final)
+        changes: dict[str, Any] = {
+            "status": case((kept, old.status), else_=new.status),
+            "attempts": old.attempts + 1,
+        }
+    else:
+        changes = {"status": new.status, "attempts": new.attempts}
+    changes |= {
+        "error": new.error,
+        "updated_at": new.updated_at,
+        **{name: func.coalesce(new[name], old[name]) for name in _NULLABLE_DETAILS},
+        **{name: case((new[name] == "", old[name]), else_=new[name]) for name in _TEXT_DETAILS},
+    }
+    return stmt.on_conflict_do_update(index_elements=["message_id", "stage"], set_=changes)
+
+
+class Ledger:
+    """The bridge's memory in a SQLite file or a PostgreSQL database.
+
+    Create it with :meth:`connect`, share it between threads, :meth:`close` it at shutdown (or use
+    it as a context manager). Each method uses its own pooled connection and transaction.
+
+    Args:
+        engine: an engine made by :meth:`connect` (SQLite needs its connection hooks).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sql = _Statements.for_dialect(engine.dialect.name)
+
+    # ----------------------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def connect(
+        cls, url: str, *, schema: str | None = None, migrate: bool = True, echo: bool = False
+    ) -> Ledger:
+        """Open the ledger at ``url`` and bring its schema up to date.
+
+        Args:
+            url: ``sqlite:///path.sqlite`` or ``postgresql+psycopg://user@host:port/db``
+                (``postgresql://`` is taken to mean psycopg 3).
+            schema: PostgreSQL schema holding the tables (it must exist); ``None`` uses the
+                search path.
+            migrate: apply missing migrations; when ``False`` the schema must already be current.
+            echo: log every SQL statement.
+
+        Raises:
+            ConfigError: bad URL, unsupported database, missing schema, a schema version other
+                than this code's.
+            TransientError: the database is unreachable.
+        """
+        engine = _create_engine(url, schema=schema, echo=echo)
+        try:
+            with _database_errors("open the ledger"):
+                if migrate:
+                    migrations.migrate(engine)
+                else:
+                    _require_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for callers that share the ledger's database."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def ping(self) -> None:
+        """Run ``SELECT 1``; raise :class:`TransientError` when the database does not answer."""
+        with self._transaction("ping the ledger database") as conn, _database_errors("ping"):
+            conn.execute(text("SELECT 1"))
+
+    def schema_version(self) -> int:
+        """Return the schema version recorded in the database (0 before the first migration)."""
+        with self._transaction("read the ledger schema version") as conn, _database_errors("read version"):
+            return migrations.current_version(conn)
+
+    # ----------------------------------------------------------------------------- raw archive
+
+    def archive_raw(self, records: Sequence[RawRecord]) -> None:
+        """Store payloads in one transaction; a ``message_id`` already archived is left as it was."""
+        if not records:
+            return
+        now = _now()
+        rows: dict[str, dict[str, Any]] = {}
+        for rec in records:
+            rows.setdefault(
+                rec.message_id,
+                {
+                    "message_id": rec.message_id,
+                    "source_system": rec.source_system,
+                    "document_type": rec.document_type,
+                    "document_key": rec.document_key,
+                    "content_type": rec.content_type,
+                    "payload": bytes(rec.payload),
+                    "size": len(rec.payload),
+                    "received_at": rec.received_at or now,
+                },
+            )
+        action = "archive raw payloads"
+        with self._transaction(action, write=True) as conn, _database_errors(action):
+            self._sql.run(conn, self._sql.archive, list(rows.values()))
+
+    def raw_payload(self, message_id: str) -> RawRecord | None:
+        """Return the archived payload of ``message_id``, or ``None`` when it was never archived."""
+        action = "read a raw payload"
+        with self._transaction(action) as conn, _database_errors(action):
+            row = conn.execute(select(_RAW).where(_RAW.c.message_id == message_id)).mappings().first()
+        if row is None:
+            return None
+        return RawRecord(
+            message_id=row["message_id"],
+            source_system=row["source_system"],
+            document_type=row["document_type"],
+            document_key=row["document_key"],
+            payload=bytes(row["payload"]),
+            content_type=row["content_type"],
+            received_at=row["received_at"],
+        )
+
+    # ----------------------------------------------------------------------------- journal
+
+    def record(self, entries: Sequence[JournalEntry]) -> None:
+        """Write journal rows in one transaction, one row per ``(message_id, stage)``.
+
+        Recording a ``(message_id, stage)`` again updates its status, error, attempts and
+        ``updated_at``; descriptive fields (document, entity, business key, version, correlation
+        id) take the new value when it is given. Within one call the last entry for a pair wins.
+
+        Raises:
+            ValueError: an unknown status or stage (a programming error).
+        """
+        if not entries:
+            return
+        latest: dict[tuple[str, str], JournalEntry] = {}
+        for entry in entries:
+            _check_entry(entry)
+            latest[(entry.message_id, entry.stage)] = entry
+        action = "record journal entries"
+        with self._transaction(action, write=True) as conn, _database_errors(action):
+            self._upsert_journal(conn, list(latest.values()), delivery=False)
+
+    def journal(self, message_id: str) -> list[JournalEntry]:
+        """Return every journal row of ``message_id``, oldest first."""
+        stmt = select(_JOURNAL).where(_JOURNAL.c.message_id == message_id).order_by(_JOURNAL.c.id)
+        return self._read_journal("read the journal", stmt)
+
+    def statuses(self, message_ids: Sequence[str], stage: str) -> dict[str, str]:
+        """Return ``{message_id: status}`` of one stage for the given ids (absent when none)."""
+        wanted = sorted({m for m in message_ids if m})
+        if not wanted:
+            return {}
+        action = "read journal statuses"
+        stmt = select(_JOURNAL.c.message_id, _JOURNAL.c.status).where(
+            _JOURNAL.c.stage == stage, _JOURNAL.c.message_id.in_(wanted)
+        )
+        with self._transaction(action) as conn, _database_errors(action):
+            return {row[0]: row[1] for row in conn.execute(stmt)}
+
+    def recent(
+        self, stage: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[JournalEntry]:
+        """Return the latest journal rows, newest first, optionally of one stage and/or status."""
+        stmt = select(_JOURNAL)
+        if stage is not None:
+            stmt = stmt.where(_JOURNAL.c.stage == stage)
+        if status is not None:
+            stmt = stmt.where(_JOURNAL.c.status == status)
+        stmt = stmt.order_by(_JOURNAL.c.updated_at.desc(), _JOURNAL.c.id.desc()).limit(limit)
+        return self._read_journal("read recent journal rows", stmt)
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of journal rows per status (statuses without rows are left out)."""
+        action = "count journal rows"
+        stmt = select(_JOURNAL.c.status, func.count()).group_by(_JOURNAL.c.status)
+        with self._transaction(action) as conn, _database_errors(action):
+            return {status: int(count) for status, count in conn.execute(stmt)}
+
+    # ----------------------------------------------------------------------------- delivery
+
+    def deliver(
+        self,
+        target: str,
+        items: Sequence[DeliveryItem],
+        write: Callable[..., Any],
+        *,
+        stateful: bool = False,
+    ) -> list[Decision]:
+        """Hand the new, current items to ``write`` exactly once per target, in one transaction.
+
+        Per item, in input order:
+
+        * ``DUPLICATE``: its key (:func:`delivery_key`) was delivered to ``target`` before, or an
+          earlier item of this batch has the same key.
+        * ``STALE``: the target already has a newer version of the business object.
+        * ``APPLIED``: passed to ``write``. Several versions of one business object in a batch
+          are all applied, oldest first, and the newest is remembered.
+
+        The keys of applied and stale items are stored, so redelivering either is a duplicate.
+        Keys are claimed (``INSERT ... ON CONFLICT DO NOTHING``) before ``write`` runs: a
+        concurrent worker delivering the same key waits for this transaction and then finds a
+        duplicate, so ``write`` runs once per key even across processes. ``write`` is not called
+        when nothing applies. Journal rows ``deliver:<target>`` record each message's outcome;
+        a redelivered message that is a duplicate keeps its delivered/stale status and counts an
+        attempt.
+
+        A ``stateful`` sink's ``write(items, state)`` also receives the state it returned at the
+        last committed delivery (None the first time) and returns the new one, stored in the
+        same transaction (see :mod:`bridge.ledger.sink_state`).
+
+        Raises:
+            TransientError: database unreachable, busy, or a concurrent writer collided; retry
+                the whole batch.
+            Exception: whatever ``write`` raised, unchanged; nothing was recorded.
+        """
+        if not target:
+            raise ValueError("deliver needs a target name")
+        if not items:
+            return []
+        action = f"deliver to {target}"
+        now = _now()
+        with self._transaction(action, write=True) as conn:
+            with _database_errors(action):
+                state = sink_state.lock_state(conn, target, now) if stateful else None
+                plan = self._plan(conn, target, items, now)
+            if plan.applicable:
+                if stateful:
+                    new_state = write(list(plan.applicable), state)
+                    with _database_errors(action):
+                        sink_state.save_state(conn, target, str(new_state), now)
+                else:
+                    write(list(plan.applicable))
+            with _database_errors(action):
+                self._raise_versions(conn, target, plan.raise_to, now)
+                self._upsert_journal(conn, _delivery_journal(target, items, plan.decisions), delivery=True)
+        return plan.decisions
+
+    def _plan(self, conn: Connection, target: str, items: Sequence[DeliveryItem], now: datetime) -> _Plan:
+        keys = [delivery_key(item) for item in items]
+        first: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            first.setdefault(key, index)
+        claimed = self._claim_keys(conn, target, {key: items[i].message_id for key, i in first.items()}, now)
+
+        decisions = [Decision.DUPLICATE] * len(items)
+        groups: dict[_Group, list[int]] = {}
+        for index, key in enumerate(keys):
+            if first[key] == index and key in claimed:
+                item = items[index]
+                groups.setdefault((item.entity, item.business_key), []).append(index)
+
+        heads = {
+            g: max((items[i] for i in idx), key=lambda it: version_key(it.version))
+            for g, idx in groups.items()
+        }
+        stored = self._lock_versions(conn, target, heads, now)
+
+        slots: dict[int, DeliveryItem] = {}
+        raise_to: dict[_Group, DeliveryItem] = {}
+        for group, indexes in groups.items():
+            current = stored.get(group)
+            applied = []
+            for index in indexes:
+                stale = current is not None and is_older(items[index].version, current)
+                decisions[index] = Decision.STALE if stale else Decision.APPLIED
+                if not stale:
+                    applied.append(index)
+            in_order = sorted(applied, key=lambda i: version_key(items[i].version))
+            slots.update({slot: items[src] for slot, src in zip(applied, in_order, strict=True)})
+            if current is not None and applied:
+                raise_to[group] = items[in_order[-1]]
+        return _Plan(decisions, [slots[i] for i in sorted(slots)], raise_to)
+
+    def _claim_keys(self, conn: Connection, target: str, owners: dict[str, str], now: datetime) -> set[str]:
+        """Insert the keys not stored yet and return those this transaction inserted."""
+        rows = [
+            {"target": target, "key": key, "message_id": owner, "applied_at": now}
+            for key, owner in sorted(owners.items())  # one lock order for every worker
+        ]
+        return set(self._sql.run(conn, self._sql.claim_keys, rows).scalars())
+
+    def _lock_versions(
+        self, conn: Connection, target: str, heads: dict[_Group, DeliveryItem], now: datetime
+    ) -> dict[_Group, str]:
+        """Create the missing applied-version rows, lock the others; return the others' versions."""
+        if not heads:
+            return {}
+        rows = [
+            {
+                "target": target,
+                "entity": entity,
+                "business_key": business_key,
+                "version": item.version,
+                "message_id": item.message_id,
+                "applied_at": now,
+            }
+            for (entity, business_key), item in sorted(heads.items())
+        ]
+        created = {(entity, key) for entity, key in self._sql.run(conn, self._sql.create_versions, rows)}
+        existing = sorted(group for group in heads if group not in created)
+        return self._sql.locked_versions(conn, target, existing) if existing else {}
+
+    def _raise_versions(
+        self, conn: Connection, target: str, raise_to: dict[_Group, DeliveryItem], now: datetime
+    ) -> None:
+        if not raise_to:
+            return
+        params = [
+            {
+                "b_target": target,
+                "b_entity": entity,
+                "b_key": business_key,
+                "b_version": item.version,
+                "b_message": item.message_id,
+                "b_at": now,
+            }
+            for (entity, business_key), item in sorted(raise_to.items())
+        ]
+        conn.execute(_RAISE_VERSION, params)
+
+    # ----------------------------------------------------------------------------- helpers
+
+    def _upsert_journal(self, conn: Connection, entries: list[JournalEntry], *, delivery: bool) -> None:
+        now = _now()
+        rows = [_journal_row(entry, now) for entry in entries]
+        self._sql.run(conn, self._sql.deliver_journal if delivery else self._sql.record_journal, rows)
+
+    def _read_journal(self, action: str, stmt: Select[Any]) -> list[JournalEntry]:
+        with self._transaction(action) as conn, _database_errors(action):
+            rows = conn.execute(stmt).mappings().all()
+        return [JournalEntry(**{name: row[name] for name in _ENTRY_FIELDS}) for row in rows]
+
+    @contextmanager
+    def _transaction(self, action: str, *, write: bool = False) -> Iterator[Connection]:
+        """Yield a connection inside a transaction; commit on success, roll back on any exception.
+
+        Exceptions from the body pass through unchanged (the body maps its own database errors),
+        so a sink's exception reaches the caller as it was raised.
+        """
+        with _database_errors(action):
+            conn = self._engine.connect()
+        try:
+            if write:
+                conn.execution_options(**{migrations.WRITE_LOCK: True})
+            with _database_errors(action):
+                trans = conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                with suppress(SQLAlchemyError):
+                    trans.rollback()
+                raise
+            with _database_errors(action):
+                trans.commit()
+        finally:
+            with suppress(SQLAlchemyError):
+                conn.close()
+
+
+def _check_entry(entry: JournalEntry) -> None:
+    if entry.status not in _STATUSES:
+        raise ValueError(f"journal status {entry.status!r} is not one of {sorted(_STATUSES)}")
+    if entry.stage not in _STAGES and not (
+        entry.stage.startswith("deliver:") and len(entry.stage) > len("deliver:")
+    ):
+        raise ValueError(f"journal stage {entry.stage!r} is not ingest, translate or deliver:<target>")
+
+
+def _journal_row(entry: JournalEntry, now: datetime) -> dict[str, Any]:
+    row = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+    row["status"] = str(entry.status)
+    row["created_at"] = now
+    row["updated_at"] = now
+    return row
+
+
+def _delivery_journal(
+    target: str, items: Sequence[DeliveryItem], decisions: list[Decision]
+) -> list[JournalEntry]:
+    """One journal entry per message: delivered if any of its items applied, else stale, else duplicate."""
+    best: dict[str, tuple[DeliveryItem, Decision]] = {}
+    for item, decision in zip(items, decisions, strict=True):
+        seen = best.get(item.message_id)
+        if seen is None or _DELIVERY_RANK[decision] < _DELIVERY_RANK[seen[1]]:
+            best[item.message_id] = (item, decision)
+    return [
+        JournalEntry(
+            message_id=item.message_id,
+            stage=f"deliver:{target}",
+            status=_DELIVERY_STATUS[decision],
+            entity=item.entity,
+            business_key=item.business_key,
+            version=item.version,
+            attempts=1,
+        )
+        for item, decision in best.values()
+    ]
+
+
+def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------- engine
+
+
+def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
+    """Build the engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"ledger URL {url!r} is not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        options |= {
+            "pool_size": 5,
+            "max_overflow": 10,
+            "pool_recycle": 1800,
+            "connect_args": {"connect_timeout": _PG_CONNECT_TIMEOUT_SECONDS},
+        }
+    elif backend == "sqlite":
+        if schema is not None:
+            raise ConfigError("ledger schema= is for PostgreSQL; a SQLite ledger is one file")
+        options["connect_args"] = {"timeout": _SQLITE_BUSY_SECONDS, "check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
+    else:
+        raise ConfigError(
+            f"ledger URL {parsed.render_as_string()!r}: only sqlite and postgresql are supported"
+        )
+    try:
+        engine = create_engine(parsed, **options)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"ledger URL {parsed.render_as_string()!r}: {exc}") from exc
+    if backend == "sqlite":
+        _install_sqlite_hooks(engine)
+    if schema is not None:
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    """WAL, synchronous=NORMAL, foreign keys, busy timeout; BEGIN (IMMEDIATE for writes) by us."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # stop pysqlite's own BEGIN handling
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {pragma}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: check-then-insert runs serialised, and a busy
+        # database is waited for (busy_timeout) instead of failing on lock upgrade.
+        immediate = conn.get_execution_options().get(migrations.WRITE_LOCK, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _require_current(engine: Engine) -> None:
+    with engine.connect() as conn:
+        found = migrations.current_version(conn)
+    if found != migrations.LATEST_VERSION:
+        raise ConfigError(
+            f"ledger schema is at version {found}, this bridge needs {migrations.LATEST_VERSION}: "
+            "run the migrations (connect with migrate=True)"
+        )
+
+
+# --------------------------------------------------------------------------------- errors
+
+
+@contextmanager
+def _database_errors(action: str) -> Iterator[None]:
+    """Turn SQLAlchemy errors raised inside into the bridge's typed errors."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise _typed_error(exc, action) from exc
+
+
+def _typed_error(exc: SQLAlchemyError, action: str) -> BridgeError:
+    reason = _reason(exc)
+    if not isinstance(exc, DBAPIError) and not isinstance(exc, PoolTimeoutError | DisconnectionError):
+        return PermanentError(f"ledger: {action}: the statement cannot run ({reason})")
+    if isinstance(exc, IntegrityError):
+        return TransientError(
+            f"ledger: {action}: a concurrent writer stored the same row first ({reason}); retry"
+        )
+    if isinstance(exc, ProgrammingError | NotSupportedError) or _sqlite_schema_error(exc):
+        return ConfigError(f"ledger: {action}: the database schema is wrong or missing ({reason})")
+    if isinstance(exc, DataError):
+        return PermanentError(f"ledger: {action}: the database refused a value ({reason})")
+    return TransientError(f"ledger: {action}: database unavailable ({reason}); retry")
+
+
+def _sqlite_schema_error(exc: SQLAlchemyError) -> bool:
+    """SQLite reports a missing table or column as an OperationalError."""
+    return isinstance(exc, OperationalError) and _reason(exc).startswith(("no such table", "no such column"))
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    detail = exc.orig if isinstance(exc, DBAPIError) else exc
+    return (str(detail).strip().splitlines() or [type(detail).__name__])[0]

@@ -1,0 +1,148 @@
+"""Structured logs: one JSON object per line (or text), with the current message's context.
+
+Wrap the handling of one message in :func:`log_context` and every line logged inside it, in any
+module, carries ``message_id``, ``correlation_id``, ``stage`` and so on::
+
+    with log_context(message_id=msg.id, correlation_id=msg.correlation_id, stage="deliver"):
+        log.info("delivered")   # {"ts": ..., "level": "INFO", ..., "message_id": "...", ...}
+
+Every rendered line goes through :func:`bridge.config.redact`, so passwords never reach a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, TextIO
+
+from bridge.config import redact
+from bridge.errors import ConfigError
+
+__all__ = [
+    "ContextFilter",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_logging",
+    "current_context",
+    "log_context",
+]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_context: ContextVar[Mapping[str, Any]] = ContextVar("bridge_log_context", default=_EMPTY)
+_BASE_KEYS = ("ts", "level", "logger", "msg")
+# Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged too.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "bridge_context",
+}
+#: Libraries whose INFO chatter is kept out of the bridge's logs (they log WARNING and up).
+QUIET_LOGGERS = ("pika",)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Bind ``fields`` to every log line inside the block (nested blocks add to it; None drops)."""
+    merged = {**_context.get(), **fields}
+    token = _context.set(MappingProxyType({key: value for key, value in merged.items() if value is not None}))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> dict[str, Any]:
+    """The fields bound by the enclosing :func:`log_context` blocks."""
+    return dict(_context.get())
+
+
+class ContextFilter(logging.Filter):
+    """Attaches the current log context to each record (as ``record.bridge_context``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "bridge_context"):
+            record.bridge_context = dict(_context.get())
+        return True
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """Context fields, then ``extra=`` fields, without the keys the formatter owns."""
+    fields = dict(getattr(record, "bridge_context", None) or _context.get())
+    fields.update((key, value) for key, value in vars(record).items() if key not in _RECORD_ATTRS)
+    return {key: value for key, value in fields.items() if key not in _BASE_KEYS}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts (ISO UTC), level, logger, msg, context, ``exc`` text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        entry.update(_fields(record))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+
+
+class TextFormatter(logging.Formatter):
+    """``ts LEVEL logger: msg key=value ...`` for people reading a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
+        line = f"{_timestamp(record)} {record.levelname:<8} {record.name}: {record.getMessage()}"
+        if fields:
+            line += f" [{fields}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return redact(line)
+
+
+def configure_logging(
+    level: str | int = "INFO", fmt: str = "json", stream: TextIO | None = None
+) -> logging.Handler:
+    """Send the root logger to ``stream`` (stderr) in ``fmt`` (json or text) at ``level``.
+
+    Calling it again replaces the handler it installed before; other handlers stay.
+
+    Raises:
+        ConfigError: unknown level or format.
+    """
+    formatters: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
+    if fmt not in formatters:
+        raise ConfigError(f"log_format = {fmt!r}: must be json or text")
+    numeric = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    if not isinstance(numeric, int):
+        raise ConfigError(f"log_level = {level!r}: must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "bridge_handler", False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler.bridge_handler = True  # type: ignore[attr-defined]
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(formatters[fmt]())
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    logging.captureWarnings(True)
+    return handler

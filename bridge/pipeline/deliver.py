@@ -1,0 +1,79 @@
+"""The deliver stage: canonical events in, one write per event to a route's sink.
+
+The ledger decides per event: a key (entity, business key, version) already delivered to
+this target is a duplicate; a version older than the last one applied for the business key is
+stale; the rest are written to the sink inside the same ledger transaction that records them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from bridge.broker.messages import Delivery
+from bridge.errors import DecodeError
+from bridge.pipeline.outcome import Outcome
+from bridge.pipeline.translate import business_key
+
+__all__ = ["DeliverStage"]
+
+log = logging.getLogger(__name__)
+
+
+class DeliverStage:
+    """Canonical events -> one sink, idempotently."""
+
+    def __init__(self, route: str, queue: str, sink: Any, ledger: Any, *, metrics: Any = None) -> None:
+        self.route = route
+        self.name = "deliver"
+        self.queue = queue
+        self.sink = sink
+        self.ledger = ledger
+        self.metrics = metrics
+
+    def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
+        """Deliver the batch's events; undecodable ones are dead-lettered."""
+        from bridge.ledger import DeliveryItem
+
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        items, positions = [], []
+        for position, delivery in enumerate(batch):
+            try:
+                envelope = json.loads(delivery.body)
+                item = DeliveryItem(
+                    message_id=envelope["message_id"],
+                    entity=envelope["entity"],
+                    business_key=business_key(envelope),
+                    version=str(envelope["version"]),
+                    payload=envelope,
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                outcomes[position] = Outcome.dead_letter(
+                    DecodeError(f"not a canonical envelope: {exc}", source=delivery.message_id)
+                )
+                continue
+            items.append(item)
+            positions.append(position)
+        if items:
+            decisions = self.ledger.deliver(
+                self.route, items, self.sink.write, stateful=getattr(self.sink, "stateful", False)
+            )
+            for position, item, decision in zip(positions, items, decisions, strict=True):
+                outcomes[position] = Outcome.forward(decision=str(decision), entity=item.entity)
+                self._count(str(decision), item.entity)
+        return [o for o in outcomes if o is not None]
+
+    def _count(self, decision: str, entity: str) -> None:
+        if self.metrics is None:
+            return
+        if decision == "applied":
+            self.metrics.delivered(self.route, entity)
+        elif decision == "duplicate":
+            self.metrics.duplicate_skipped(self.route, entity)
+        elif decision == "stale":
+            self.metrics.stale_skipped(self.route, entity)
+
+    def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
+        """The ledger already recorded deliveries in the sink's transaction."""

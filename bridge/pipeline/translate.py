@@ -1,0 +1,177 @@
+"""The translate stage: raw source documents in, canonical events out.
+
+Decode with the source system's codec, map with the mapping chosen by (system, document
+type), validate, publish each envelope to the canonical exchange with routing key
+``<entity>.<event>``. A raw message already translated (a redelivery after a crash, a
+re-ingest, a replay of a message that was processed meanwhile) is acked without publishing
+again; downstream idempotency covers the remaining window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from bridge.broker.messages import Delivery, Headers, OutMessage
+from bridge.broker.names import Names
+from bridge.document import Codec
+from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError
+from bridge.mapping import MappingCatalog
+from bridge.mapping.mapping import ENTITY_KEYS
+from bridge.pipeline.outcome import Outcome, OutcomeKind
+
+__all__ = ["TranslateStage"]
+
+log = logging.getLogger(__name__)
+
+STAGE = "translate"
+
+
+def business_key(envelope: Mapping[str, Any]) -> str:
+    """The entity's business key as one string (``material_id/lot_id`` for lots)."""
+    payload = envelope.get("payload", {})
+    return "/".join(str(payload.get(k, "")) for k in ENTITY_KEYS.get(envelope.get("entity", ""), ()))
+
+
+class TranslateStage:
+    """Raw documents -> canonical envelopes on the canonical exchange."""
+
+    name = STAGE
+
+    def __init__(
+        self,
+        names: Names,
+        catalog: MappingCatalog,
+        ledger: Any,
+        *,
+        codec_for: Callable[[str], Codec],
+        codec_options: Mapping[str, Mapping[str, Any]] | None = None,
+        metrics: Any = None,
+    ) -> None:
+        self.names = names
+        self.queue = names.translate_queue
+        self.catalog = catalog
+        self.ledger = ledger
+        self.codec_for = codec_for
+        self.codec_options = codec_options or {}
+        self.metrics = metrics
+
+    def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
+        """Decide per raw message; TransientError (ledger down) retries the whole batch."""
+        done = self.ledger.statuses([d.message_id or "" for d in batch], STAGE)
+        outcomes = []
+        for delivery in batch:
+            if done.get(delivery.message_id or "") == "translated":
+                outcomes.append(Outcome.forward(duplicate=True))
+                continue
+            outcomes.append(self._translate(delivery))
+        return outcomes
+
+    def _translate(self, delivery: Delivery) -> Outcome:
+        system = str(delivery.header(Headers.SOURCE_SYSTEM) or "")
+        try:
+            if not system:
+                raise DecodeError("the raw message names no source system (header x-bridge-source-system)")
+            codec = self.codec_for(system)
+            documents = codec.decode(
+                delivery.body,
+                origin=str(delivery.header(Headers.ORIGIN) or delivery.message_id),
+                **self.codec_options.get(system, {}),
+            )
+            outputs: list[OutMessage] = []
+            facts: list[dict[str, Any]] = []
+            for document in documents:
+                mappings = self.catalog.for_document(
+                    document.system, document.document_type, document.extension
+                )
+                if len(mappings) != 1:
+                    from bridge.errors import MappingError
+
+                    raise MappingError(
+                        f"{len(mappings)} mappings read {document.system} {document.document_type} "
+                        f"({', '.join(m.name for m in mappings) or 'none'}); exactly one is needed",
+                        document=document.label,
+                    )
+                for envelope in mappings[0].apply(document):
+                    outputs.append(self._output(envelope, delivery))
+                    facts.append(
+                        {
+                            "entity": envelope["entity"],
+                            "business_key": business_key(envelope),
+                            "version": envelope["version"],
+                        }
+                    )
+        except PermanentError as exc:
+            return Outcome.dead_letter(exc, system=system)
+        except TransientError as exc:
+            return Outcome.retry(exc, system=system)
+        except BridgeError as exc:  # configuration problems surface as dead letters with the reason
+            return Outcome.dead_letter(exc, system=system)
+        first = facts[0] if facts else {}
+        return Outcome.forward(outputs, system=system, count=len(outputs), **first)
+
+    def _output(self, envelope: Mapping[str, Any], delivery: Delivery) -> OutMessage:
+        entity, event = envelope["entity"], envelope["event"]
+        source = envelope.get("source", {})
+        return OutMessage(
+            exchange=self.names.canonical_exchange,
+            routing_key=f"{entity}.{event}",
+            body=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+            message_id=envelope["message_id"],
+            type=f"{entity}.{event}",
+            correlation_id=envelope.get("correlation_id"),
+            content_type="application/json",
+            headers={
+                Headers.SOURCE_SYSTEM: source.get("system", ""),
+                Headers.DOCUMENT_TYPE: source.get("document_type", ""),
+                Headers.DOCUMENT_ID: source.get("document_id") or "",
+                Headers.ENTITY: entity,
+                Headers.EVENT: event,
+                Headers.VERSION: envelope["version"],
+                Headers.BUSINESS_KEY: business_key(envelope),
+                "x-bridge-raw-message-id": delivery.message_id or "",
+            },
+        )
+
+    def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
+        """Journal each raw message once its events (or its retry/dead letter) are confirmed."""
+        from bridge.ledger import JournalEntry
+
+        entries = []
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            if outcome.note.get("duplicate"):
+                if self.metrics:
+                    self.metrics.duplicate_skipped(STAGE, "unknown")
+                continue
+            status = {
+                OutcomeKind.FORWARD: "translated",
+                OutcomeKind.RETRY: "failed",
+                OutcomeKind.DEAD_LETTER: "dead_lettered",
+            }[outcome.kind]
+            entries.append(
+                JournalEntry(
+                    message_id=delivery.message_id or "",
+                    stage=STAGE,
+                    status=status,
+                    source_system=str(outcome.note.get("system", "")),
+                    document_type=str(delivery.header(Headers.DOCUMENT_TYPE) or ""),
+                    document_key=str(delivery.header(Headers.DOCUMENT_ID) or ""),
+                    entity=outcome.note.get("entity"),
+                    business_key=outcome.note.get("business_key"),
+                    version=outcome.note.get("version"),
+                    error=str(outcome.error)[:2000] if outcome.error else None,
+                    correlation_id=delivery.correlation_id,
+                )
+            )
+            if self.metrics:
+                self.metrics.received(str(outcome.note.get("system", "")), outcome.note.get("entity"), STAGE)
+            if self.metrics and outcome.kind is OutcomeKind.FORWARD:
+                self.metrics.translated(
+                    str(outcome.note.get("system", "")),
+                    str(outcome.note.get("entity", "")),
+                    int(outcome.note.get("count", 0)),
+                )
+        if entries:
+            self.ledger.record(entries)

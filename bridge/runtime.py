@@ -1,0 +1,265 @@
+"""``bridge run``: assemble settings, ledger, broker connection, stages and workers.
+
+One process runs the roles it is given (all by default) on one AMQP connection, one channel
+per worker. SIGTERM/SIGINT stop consuming, finish the deliveries in hand and exit 0.
+``--workers N`` starts N such processes (competing consumers) and serves the aggregated
+metrics from the parent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.broker.amqp import AmqpChannel, AmqpConnection
+from bridge.broker.declare import declare_topology
+from bridge.broker.names import Names
+from bridge.broker.topology import Topology, build_topology
+from bridge.codecs import codec_for
+from bridge.config import Settings
+from bridge.errors import ConfigError
+from bridge.mapping import MappingCatalog
+from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
+from bridge.sinks import FileSink, MesSink
+
+__all__ = ["ROLES", "Runtime", "names_for", "run_processes", "topology_for"]
+
+log = logging.getLogger(__name__)
+
+ROLES = ("ingest", "translate", "deliver")
+
+
+def names_for(settings: Settings) -> Names:
+    """Exchange and queue names from the broker settings."""
+    return Names(prefix=settings.broker.prefix, mes_exchange=settings.broker.mes_exchange)
+
+
+def active_routes(settings: Settings) -> list[Any]:
+    """The enabled routes."""
+    return [route for route in settings.routes if route.enabled]
+
+
+def topology_for(settings: Settings) -> Topology:
+    """The topology these settings need."""
+    broker = settings.broker
+    return build_topology(
+        names_for(settings),
+        routes=active_routes(settings),
+        queue_type=broker.queue_type,
+        delivery_limit=broker.delivery_limit,
+        retry_tiers=broker.retry_tiers,
+    )
+
+
+def codec_options(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Per source system options for its codec (extra definitions)."""
+    return {
+        system: {"definitions": [str(p) for p in source.definitions]} if source.definitions else {}
+        for system, source in settings.sources.items()
+    }
+
+
+@dataclass
+class Runtime:
+    """The running bridge in this process."""
+
+    settings: Settings
+    roles: Sequence[str] = ROLES
+    metrics: Any = None
+    connection: AmqpConnection | None = None
+    ledger: Any = None
+    workers: list[Worker] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+    health: Any = None
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
+        """Declare the topology, open ledger and connection, start the workers."""
+        from bridge.ledger import Ledger
+
+        settings = self.settings
+        unknown = [r for r in self.roles if r not in ROLES]
+        if unknown:
+            raise ConfigError(f"unknown role(s) {', '.join(unknown)} (roles: {', '.join(ROLES)})")
+        names = names_for(settings)
+        topology = topology_for(settings)
+        declare_topology(settings.amqp_url, topology)
+        self.ledger = Ledger.connect(settings.database_url)
+        catalog = MappingCatalog.load(Path(settings.mappings_dir))
+        self.connection = AmqpConnection(
+            settings.amqp_url,
+            heartbeat=settings.broker.heartbeat_s,
+            reconnect_max_wait=settings.broker.reconnect_max_wait_s,
+            name=f"erp-mes-bridge:{os.getpid()}",
+        )
+        self.connection.start(wait=connect_wait)
+        policy = RetryPolicy(
+            names, tiers=settings.broker.retry_tiers, in_process_attempts=settings.broker.in_process_attempts
+        )
+        if "translate" in self.roles:
+            stage = TranslateStage(
+                names,
+                catalog,
+                self.ledger,
+                codec_for=codec_for,
+                codec_options=codec_options(settings),
+                metrics=self.metrics,
+            )
+            self._add_worker(stage, policy)
+        if "deliver" in self.roles:
+            for route in active_routes(settings):
+                sink = self._sink(route, names)
+                stage = DeliverStage(
+                    route.name, names.deliver_queue(route.name), sink, self.ledger, metrics=self.metrics
+                )
+                self._add_worker(stage, policy)
+        if serve_http and settings.http_port:
+            self._serve_http()
+        for worker in self.workers:
+            thread = threading.Thread(target=worker.run, name=f"worker-{worker.stage.queue}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        log.info("bridge running: roles %s, %d worker(s)", ",".join(self.roles), len(self.workers))
+
+    def _channel(self, name: str, prefetch: int | None) -> AmqpChannel:
+        assert self.connection is not None
+        return self.connection.channel(prefetch=prefetch, name=name)
+
+    def _sink(self, route: Any, names: Names) -> Any:
+        if route.sink == "mes":
+            return MesSink(
+                route.name,
+                self._channel(f"sink-{route.name}", None),
+                names.mes_exchange,
+                confirm_timeout=self.settings.broker.confirm_timeout_s,
+            )
+        return FileSink(route.name, route.path)
+
+    def _add_worker(self, stage: Any, policy: RetryPolicy) -> None:
+        broker = self.settings.broker
+        channel = self._channel(stage.queue, broker.prefetch)
+        channel.consume(stage.queue)
+        self.workers.append(
+            Worker(
+                stage,
+                channel,
+                policy,
+                batch_size=broker.batch_size,
+                batch_wait=broker.batch_wait_ms / 1000,
+                confirm_timeout=broker.confirm_timeout_s,
+                metrics=self.metrics,
+            )
+        )
+
+    def ingestor(self) -> Ingestor:
+        """An ingestor on this runtime's connection (for ``bridge ingest`` and receivers)."""
+        assert self.connection is not None
+        return Ingestor(
+            names_for(self.settings),
+            self._channel("ingest", None),
+            self.ledger,
+            codec_for=codec_for,
+            codec_options=codec_options(self.settings),
+            confirm_timeout=self.settings.broker.confirm_timeout_s,
+            metrics=self.metrics,
+        )
+
+    def _serve_http(self) -> None:
+        from bridge.observability.http import HealthServer
+
+        def broker_ready() -> None:
+            if self.connection is None or not self.connection.connected:
+                raise ConnectionError(self.connection.last_error if self.connection else "not started")
+
+        self.health = HealthServer(
+            self.settings.http_host,
+            self.settings.http_port,
+            readiness={"broker": broker_ready, "database": self.ledger.ping},
+            metrics=self.metrics,
+        )
+        self.health.start()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` finished (signal handlers call it)."""
+        self.stopped.wait()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop consuming, finish in-flight batches, close everything."""
+        for worker in self.workers:
+            worker.stop()
+        for thread in self.threads:
+            thread.join(timeout)
+        if self.health is not None:
+            self.health.stop()
+        if self.connection is not None:
+            self.connection.close()
+        if self.ledger is not None:
+            self.ledger.close()
+        self.stopped.set()
+
+
+def install_signal_handlers(runtime: Runtime) -> None:
+    """SIGTERM and SIGINT stop the runtime gracefully (from a thread: handlers must return)."""
+
+    def handle(signum: int, _frame: Any) -> None:
+        log.info("received signal %d: finishing in-flight messages", signum)
+        threading.Thread(target=runtime.stop, name="stopper", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+def run_processes(argv: Sequence[str], workers: int, settings: Settings) -> int:
+    """Run ``workers`` child processes of ``bridge run`` (same arguments, one worker each).
+
+    The parent serves /metrics aggregated over the children (Prometheus multiprocess mode),
+    forwards SIGTERM/SIGINT and returns the first non-zero exit code (0 when all stop cleanly).
+    """
+    multiproc = tempfile.mkdtemp(prefix="bridge-metrics-")
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=multiproc)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "run", *argv, "--workers", "1", "--no-http"], env=env
+        )
+        for _ in range(workers)
+    ]
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc
+    health = None
+    if settings.http_port:
+        from bridge.observability.http import HealthServer
+
+        def children_alive() -> None:
+            dead = [c.pid for c in children if c.poll() is not None]
+            if dead:
+                raise RuntimeError(f"worker process(es) {dead} exited")
+
+        health = HealthServer(settings.http_host, settings.http_port, readiness={"workers": children_alive})
+        health.start()
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    from bridge.observability.metrics import mark_process_dead
+
+    codes = []
+    for child in children:
+        codes.append(child.wait())
+        mark_process_dead(child.pid)
+    if health is not None:
+        health.stop()
+    shutil.rmtree(multiproc, ignore_errors=True)
+    return next((code for code in codes if code), 0)
