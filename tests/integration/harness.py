@@ -106,6 +106,14 @@ class MesTap:
             connection.close()
 
 
+def write_config(settings: Settings, path: Path) -> Path:
+    """The settings as a YAML file (for ``bridge run`` processes and CLI commands)."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")), encoding="utf-8")
+    return path
+
+
 def queue_depth(name: str) -> int:
     """Messages ready in a queue."""
     connection = open_blocking(AMQP_URL)

@@ -19,12 +19,21 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bridge.config import Settings
 from bridge.errors import TransientError
 
-from .harness import CASES, ROOT, MesTap, bridge_topology, ingest, make_settings, sink_lines, wait_for
+from .harness import (
+    CASES,
+    ROOT,
+    MesTap,
+    bridge_topology,
+    ingest,
+    make_settings,
+    sink_lines,
+    wait_for,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -43,13 +52,6 @@ def make_documents(folder: Path, count: int) -> list[Path]:
         path.write_bytes(body)
         files.append(path)
     return files
-
-
-def write_config(settings: Settings, path: Path) -> Path:
-    """The settings as a YAML file for a ``bridge run`` process."""
-    data = settings.model_dump(mode="json")
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
 
 
 def start_bridge(config: Path, log: Path) -> subprocess.Popen[bytes]:

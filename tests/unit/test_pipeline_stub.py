@@ -1,0 +1,210 @@
+"""The pipeline's workers on the in-memory stub broker: routing, retries, dead letters, dedupe."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from bridge.broker import Headers, Names, build_topology
+from bridge.broker.stub import StubBroker
+from bridge.codecs import codec_for
+from bridge.errors import TransientError
+from bridge.ledger import Ledger
+from bridge.mapping import MappingCatalog
+from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
+from bridge.sinks import MesSink
+
+from ..conftest import MAPPINGS
+
+CASES = MAPPINGS / "sap" / "cases"
+CATALOG = MappingCatalog.load(MAPPINGS)
+
+
+@dataclass
+class Route:
+    name: str
+    sink: str
+    events: tuple[str, ...]
+
+
+class FlakySink:
+    """A sink that fails a given number of times, then records what it got."""
+
+    stateful = False
+
+    def __init__(self, failures: int = 0) -> None:
+        self.name = "flaky"
+        self.failures = failures
+        self.written: list[str] = []
+
+    def write(self, items):
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("MES endpoint answered 503")
+        self.written.extend(item.message_id for item in items)
+
+    def close(self) -> None:
+        pass
+
+
+class Bridge:
+    """Ingest, translate and deliver wired to a stub broker, stepped by hand."""
+
+    def __init__(self, tmp_path, sink=None, tiers=(5, 30), in_process_attempts=1) -> None:
+        self.names = Names(prefix="t", mes_exchange="t.mes")
+        self.broker = StubBroker()
+        self.broker.declare(
+            build_topology(self.names, routes=[Route("mes", "mes", ("#",))], retry_tiers=tiers)
+        )
+        self.broker.bind("t.mes.tap", "t.mes", "#")  # the MES side's queue
+        self.ledger = Ledger.connect(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+        self.policy = RetryPolicy(
+            self.names, tiers=tiers, in_process_attempts=in_process_attempts, in_process_wait=0
+        )
+        self.ingestor = Ingestor(
+            self.names, self.broker.channel(name="ingest"), self.ledger, codec_for=codec_for
+        )
+        translate_channel = self.broker.channel(prefetch=100, name="translate")
+        translate_channel.consume(self.names.translate_queue)
+        self.translate = Worker(
+            TranslateStage(self.names, CATALOG, self.ledger, codec_for=codec_for),
+            translate_channel,
+            self.policy,
+        )
+        deliver_channel = self.broker.channel(prefetch=100, name="deliver")
+        deliver_channel.consume(self.names.deliver_queue("mes"))
+        self.sink = sink or MesSink("mes", self.broker.channel(name="sink"), self.names.mes_exchange)
+        self.deliver = Worker(
+            DeliverStage("mes", self.names.deliver_queue("mes"), self.sink, self.ledger),
+            deliver_channel,
+            self.policy,
+        )
+
+    def ingest(self, *names: str) -> list[str]:
+        documents = self.ingestor.prepare([((CASES / n).read_bytes(), n) for n in names], "sap")
+        return [d.message_id for d in self.ingestor.ingest(documents)]
+
+    def step(self, worker: Worker) -> int:
+        batch = worker.channel.get_batch(100, 0, block=0)
+        if batch:
+            worker.handle(batch)
+        return len(batch)
+
+    def drain(self) -> None:
+        while self.step(self.translate) + self.step(self.deliver):
+            pass
+
+
+@pytest.fixture
+def bridge(tmp_path):
+    b = Bridge(tmp_path)
+    yield b
+    b.ledger.close()
+
+
+def test_an_idoc_goes_from_ingest_to_the_mes_exchange(bridge):
+    [raw_id] = bridge.ingest("LOIPRO05_S4HANA_Original.xml")
+    bridge.drain()
+    [event] = bridge.broker.published("t.mes")
+    assert raw_id == "sap:S4HCLNT100:0000000000430094"
+    assert event.routing_key == "order.released"
+    assert event.message_id == "sap:S4HCLNT100:0000000000430094:order"
+    assert json.loads(event.body)["payload"]["order_id"] == "1895938"
+    assert bridge.broker.depth("t.translate") == 0
+    assert bridge.broker.unacked("t.translate") == 0
+    assert [e.status for e in bridge.ledger.journal(raw_id)] == ["received", "translated"]
+
+
+def test_a_mapping_error_is_dead_lettered_at_once_with_its_story(bridge):
+    bridge.ingest("LOIPRO05_bad_quantity.xml")
+    bridge.drain()
+    [letter] = bridge.broker.messages("t.translate.dlq")
+    assert letter.header(Headers.ERROR_CLASS) == "MappingError"
+    assert letter.header(Headers.STAGE) == "translate"
+    assert letter.header(Headers.FIELD) == "quantity.value"
+    assert letter.header(Headers.MAPPING).startswith("sap.loipro.order")
+    assert letter.header(Headers.ATTEMPTS) == 1
+    assert letter.header(Headers.ORIGINAL_EXCHANGE) == "t.inbound"
+    assert letter.header(Headers.ORIGINAL_ROUTING_KEY) == "sap.LOIPRO05"
+    assert bridge.broker.published("t.mes") == []
+    assert bridge.broker.depth("t.translate.retry.5s") == 0
+
+
+def test_a_transient_sink_failure_waits_in_a_retry_queue_and_then_succeeds(tmp_path):
+    sink = FlakySink(failures=1)
+    b = Bridge(tmp_path, sink=sink)
+    b.ingest("MATMAS05_DMC_S1SP02677_finished.xml")
+    b.drain()
+    [waiting] = b.broker.messages("t.deliver.mes.retry.5s")
+    assert waiting.header(Headers.ATTEMPTS) == 1
+    assert waiting.header(Headers.ERROR_CLASS) == "TransientError"
+    assert sink.written == []
+    b.broker.advance(5)
+    b.drain()
+    assert len(sink.written) == 1
+    assert b.broker.depth("t.deliver.mes.dlq") == 0
+
+
+def test_in_process_retries_absorb_a_short_failure(tmp_path):
+    sink = FlakySink(failures=2)
+    b = Bridge(tmp_path, sink=sink, in_process_attempts=3)
+    b.ingest("MATMAS05_DMC_S1SP02677_finished.xml")
+    b.drain()
+    assert len(sink.written) == 1
+    assert b.broker.depth("t.deliver.mes.retry.5s") == 0
+
+
+def test_retries_run_out_through_growing_tiers_into_the_dead_letter_queue(tmp_path):
+    sink = FlakySink(failures=100)
+    b = Bridge(tmp_path, sink=sink, tiers=(5, 30))
+    b.ingest("MATMAS05_DMC_S1SP02677_finished.xml")
+    b.drain()
+    assert b.broker.depth("t.deliver.mes.retry.5s") == 1
+    b.broker.advance(5)
+    b.drain()
+    assert b.broker.depth("t.deliver.mes.retry.30s") == 1
+    b.broker.advance(30)
+    b.drain()
+    [letter] = b.broker.messages("t.deliver.mes.dlq")
+    assert "retries exhausted after 2 delayed attempt(s)" in letter.header(Headers.ERROR_MESSAGE)
+    assert letter.header(Headers.ORIGINAL_EXCHANGE) == "t.canonical"
+    assert letter.header(Headers.ORIGINAL_ROUTING_KEY) == "material.upserted"
+    assert letter.header(Headers.ATTEMPTS) == 3
+
+
+def test_a_failed_publish_returns_the_batch_to_its_queue_and_nothing_is_lost(bridge):
+    bridge.ingest("LOIPRO05_S4HANA_Original.xml")
+    bridge.broker.fail_next_publish("connection lost")
+    assert bridge.step(bridge.translate) == 1
+    assert bridge.broker.published("t.canonical") == []
+    [again] = bridge.broker.messages("t.translate")
+    assert again.redelivered
+    bridge.drain()
+    assert len(bridge.broker.published("t.mes")) == 1
+
+
+def test_a_re_ingested_document_gives_one_event_and_one_write(bridge):
+    bridge.ingest("LOIPRO05_S4HANA_Original.xml")
+    bridge.drain()
+    bridge.ingest("LOIPRO05_S4HANA_Original.xml")
+    bridge.drain()
+    assert len(bridge.broker.published("t.canonical")) == 1
+    assert len(bridge.broker.published("t.mes")) == 1
+
+
+def test_an_older_version_of_the_same_order_is_stale_and_not_delivered(bridge, tmp_path):
+    newer = (CASES / "LOIPRO05_S4HANA_Original.xml").read_bytes()
+    older = newer.replace(b"<DOCNUM>0000000000430094</DOCNUM>", b"<DOCNUM>0000000000430001</DOCNUM>").replace(
+        b"<SERIAL>20231128083400705437</SERIAL>", b"<SERIAL>20231101000000000000</SERIAL>"
+    )
+    bridge.ingestor.ingest(bridge.ingestor.prepare([(newer, "new.xml")], "sap"))
+    bridge.drain()
+    bridge.ingestor.ingest(bridge.ingestor.prepare([(older, "old.xml")], "sap"))
+    bridge.drain()
+    assert [m.message_id for m in bridge.broker.published("t.mes")] == [
+        "sap:S4HCLNT100:0000000000430094:order"
+    ]
+    statuses = [e.status for e in bridge.ledger.journal("sap:S4HCLNT100:0000000000430001:order")]
+    assert statuses == ["stale"]
