@@ -19,6 +19,7 @@ DOCTYPE is rejected before parsing, and documents above a size limit
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 
 from lxml import etree
@@ -145,7 +146,18 @@ def _reject_dtd(data: bytes, source: str | None) -> None:
         )
 
 
+_PARSERS = threading.local()
+
+
 def _parser() -> etree.XMLParser:
+    """This thread's hardened parser (building one costs more than parsing a small IDoc)."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -772,6 +772,9 @@ def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
         if schema is not None:
             raise ConfigError("ledger schema= is for PostgreSQL; a SQLite ledger is one file")
         options["connect_args"] = {"timeout": _SQLITE_BUSY_SECONDS, "check_same_thread": False}
+        options["pool_pre_ping"] = (
+            False  # a local file does not drop connections; a ping per transaction costs
+        )
         if parsed.database in (None, "", ":memory:"):
             options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
     else:

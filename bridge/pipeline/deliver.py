@@ -12,12 +12,46 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.broker.messages import Delivery
+from bridge.broker.messages import Delivery, Headers
 from bridge.errors import DecodeError
 from bridge.pipeline.outcome import Outcome
 from bridge.pipeline.translate import business_key
+from bridge.sinks.base import SinkEvent
 
 __all__ = ["DeliverStage"]
+
+
+def _event(delivery: Delivery) -> SinkEvent:
+    """The event from the bridge's own headers; the body is parsed only when they are missing."""
+    entity = delivery.header(Headers.ENTITY)
+    event = delivery.header(Headers.EVENT)
+    version = delivery.header(Headers.VERSION)
+    if (
+        entity
+        and event
+        and version is not None
+        and delivery.message_id
+        and delivery.header(Headers.BUSINESS_KEY) is not None
+    ):
+        return SinkEvent(
+            delivery.body, entity, event, delivery.message_id, delivery.correlation_id, str(version)
+        )
+    envelope = json.loads(delivery.body)
+    return SinkEvent(
+        delivery.body,
+        envelope["entity"],
+        envelope["event"],
+        envelope["message_id"],
+        envelope.get("correlation_id"),
+        str(envelope["version"]),
+        envelope,
+    )
+
+
+def _business_key(delivery: Delivery, event: SinkEvent) -> str:
+    key = delivery.header(Headers.BUSINESS_KEY)
+    return str(key) if key is not None else business_key(event.envelope)
+
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +75,17 @@ class DeliverStage:
         items, positions = [], []
         for position, delivery in enumerate(batch):
             try:
-                envelope = json.loads(delivery.body)
-                item = DeliveryItem(
-                    message_id=envelope["message_id"],
-                    entity=envelope["entity"],
-                    business_key=business_key(envelope),
-                    version=str(envelope["version"]),
-                    payload=envelope,
-                )
+                event = _event(delivery)
             except (ValueError, KeyError, TypeError) as exc:
                 outcomes[position] = Outcome.dead_letter(
                     DecodeError(f"not a canonical envelope: {exc}", source=delivery.message_id)
                 )
                 continue
-            items.append(item)
+            items.append(
+                DeliveryItem(
+                    event.message_id, event.entity, _business_key(delivery, event), event.version, event
+                )
+            )
             positions.append(position)
         if items:
             decisions = self.ledger.deliver(

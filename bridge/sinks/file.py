@@ -8,14 +8,13 @@ never committed because the process was killed), so every event is in the file e
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from bridge.errors import TransientError
-from bridge.sinks.base import SinkItem, envelope_of
+from bridge.sinks.base import SinkItem, body_of
 
 __all__ = ["FileSink"]
 
@@ -37,9 +36,7 @@ class FileSink:
         Raises:
             TransientError: an OS error (disk full, permissions, a missing folder).
         """
-        data = "".join(
-            json.dumps(envelope_of(item), ensure_ascii=False, separators=(",", ":")) + "\n" for item in items
-        ).encode("utf-8")
+        data = b"".join(body_of(item) + b"\n" for item in items)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a+b") as handle:

@@ -6,12 +6,11 @@ MES can recognise a message it has seen (AMQP delivery is at least once).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from bridge.broker.messages import Headers, OutMessage
-from bridge.sinks.base import SinkItem, envelope_of
+from bridge.sinks.base import SinkItem, event_of
 
 __all__ = ["MesSink"]
 
@@ -26,24 +25,24 @@ class MesSink:
         self.confirm_timeout = confirm_timeout
 
     def write(self, items: Sequence[SinkItem]) -> None:
-        """Publish every envelope and wait for the broker's confirms."""
+        """Publish every event (its bytes unchanged) and wait for the broker's confirms."""
         messages = []
         for item in items:
-            envelope = envelope_of(item)
-            entity, event = envelope["entity"], envelope["event"]
+            event = event_of(item)
+            kind = f"{event.entity}.{event.event}"
             messages.append(
                 OutMessage(
                     exchange=self.exchange,
-                    routing_key=f"{entity}.{event}",
-                    body=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-                    message_id=envelope["message_id"],
-                    type=f"{entity}.{event}",
-                    correlation_id=envelope.get("correlation_id"),
+                    routing_key=kind,
+                    body=event.body,
+                    message_id=event.message_id,
+                    type=kind,
+                    correlation_id=event.correlation_id,
                     content_type="application/json",
                     headers={
-                        Headers.ENTITY: entity,
-                        Headers.EVENT: event,
-                        Headers.VERSION: envelope["version"],
+                        Headers.ENTITY: event.entity,
+                        Headers.EVENT: event.event,
+                        Headers.VERSION: event.version,
                     },
                 )
             )

@@ -1,0 +1,259 @@
+"""Benchmark: the bridge end to end against a raw pika baseline, in one run, on the real broker.
+
+(a) baseline: a raw pika process consumes N messages of the IDoc's size from a queue,
+    republishes each to a second queue with pipelined publisher confirms, and acks each input
+    once its copy is confirmed. No work at all: the ceiling for a Python AMQP hop here.
+(b) bridge: N distinct LOIPRO05 IDocs are put on the bridge's inbound exchange first, then
+    ``bridge run`` (translate + deliver, SQLite ledger, confirms everywhere) carries them to
+    the MES exchange.
+
+Both rates are steady state, measured the same way: from the first message arriving at the
+output queue to the N-th (process start-up is not counted).
+
+Prints msgs/s for both, the ratio, and each process's peak RSS (VmHWM).
+Usage: python bench/pipeline.py [-n 5000] [--file mappings/sap/cases/LOIPRO05_DMC_nonSAP_ERP.xml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge.broker.declare import declare_topology, delete_topology, open_blocking  # noqa: E402
+from bridge.config import Settings  # noqa: E402
+from bridge.runtime import Runtime, topology_for  # noqa: E402
+
+AMQP_URL = os.environ.get("BRIDGE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+DEFAULT_FILE = ROOT / "mappings" / "sap" / "cases" / "LOIPRO05_DMC_nonSAP_ERP.xml"
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size (VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _family(pid: int) -> list[int]:
+    """The process and its children (``bridge run --workers N`` starts N children)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return [pid, *found]
+
+
+def wait_depth(queue: str, count: int, timeout: float) -> float:
+    """Poll until ``queue`` holds ``count`` messages; returns the moment it did."""
+    connection = open_blocking(AMQP_URL)
+    channel = connection.channel()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if channel.queue_declare(queue, passive=True).method.message_count >= count:
+                return time.perf_counter()
+            time.sleep(0.01)
+    finally:
+        connection.close()
+    raise TimeoutError(f"{queue} did not reach {count} messages within {timeout} s")
+
+
+# -- (a) the raw pika baseline -------------------------------------------------------------
+
+
+def baseline_child(source: str, target: str, count: int, prefetch: int) -> None:
+    """Consume ``source``, republish to ``target`` with async confirms, ack on confirm."""
+    params = pika.URLParameters(AMQP_URL)
+    pending: dict[int, int] = {}  # publish tag -> delivery tag
+    state = {"published": 0, "acked": 0}
+
+    def on_open(connection: pika.SelectConnection) -> None:
+        connection.channel(on_open_callback=on_channel)
+
+    def on_channel(channel: pika.channel.Channel) -> None:
+        def on_confirm(frame: pika.frame.Method) -> None:
+            tag = frame.method.delivery_tag
+            tags = [t for t in pending if t <= tag] if frame.method.multiple else [tag]
+            highest = max(pending.pop(t) for t in tags)
+            channel.basic_ack(highest, multiple=True)
+            state["acked"] += len(tags)
+            if state["acked"] >= count:
+                channel.connection.close()
+
+        def on_message(ch: pika.channel.Channel, method: pika.spec.Basic.Deliver, props, body: bytes) -> None:
+            ch.basic_publish(
+                "", target, body, pika.BasicProperties(delivery_mode=2, message_id=props.message_id)
+            )
+            state["published"] += 1
+            pending[state["published"]] = method.delivery_tag
+
+        channel.confirm_delivery(
+            on_confirm,
+            callback=lambda _f: channel.basic_qos(
+                prefetch_count=prefetch, callback=lambda _q: channel.basic_consume(source, on_message)
+            ),
+        )
+
+    connection = pika.SelectConnection(
+        params, on_open_callback=on_open, on_close_callback=lambda c, r: c.ioloop.stop()
+    )
+    connection.ioloop.start()
+    print(f"rss {peak_rss_mb(os.getpid()):.1f}", flush=True)
+
+
+def run_baseline(body: bytes, count: int) -> tuple[float, float]:
+    """msgs/s and peak RSS of the baseline process."""
+    source, target = f"bench-{uuid.uuid4().hex[:8]}-in", f"bench-{uuid.uuid4().hex[:8]}-out"
+    connection = open_blocking(AMQP_URL)
+    channel = connection.channel()
+    for queue in (source, target):
+        channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
+    channel.confirm_delivery()
+    for start in range(0, count, 500):
+        for n in range(start, min(start + 500, count)):
+            channel.basic_publish("", source, body, pika.BasicProperties(delivery_mode=2, message_id=str(n)))
+    wait_depth(source, count, 60)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--baseline-child", source, target, str(count)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started = wait_depth(target, 1, 60)
+        finished = wait_depth(target, count, 600)
+        out, _ = child.communicate(timeout=60)
+        rss = float(out.split()[-1])
+        return (count - 1) / (finished - started), rss
+    finally:
+        channel.queue_delete(source)
+        channel.queue_delete(target)
+        connection.close()
+
+
+# -- (b) the bridge --------------------------------------------------------------------------
+
+
+def documents(template: bytes, count: int) -> list[tuple[bytes, str]]:
+    """``count`` distinct LOIPRO05 IDocs (own DOCNUM and order number)."""
+    out = []
+    for n in range(1, count + 1):
+        body = template.replace(b"<DOCNUM>0000000000007699</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode())
+        out.append(
+            (
+                body.replace(b"<AUFNR>208277437</AUFNR>", f"<AUFNR>{800000000 + n}</AUFNR>".encode()),
+                f"doc-{n}.xml",
+            )
+        )
+    return out
+
+
+def run_bridge(
+    template: bytes, count: int, workdir: Path, workers: int = 1, batch: int = 100, split: bool = False
+) -> tuple[float, float]:
+    """msgs/s (inbound -> mes.events) and peak RSS of the ``bridge run`` process."""
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    settings = Settings.model_validate(
+        {
+            "amqp_url": AMQP_URL,
+            "database_url": f"sqlite:///{workdir / 'ledger.sqlite'}",
+            "http_port": 0,
+            "mappings_dir": str(ROOT / "mappings"),
+            "log_level": "WARNING",
+            "broker": {
+                "prefix": prefix,
+                "mes_exchange": f"{prefix}.mes.events",
+                "batch_size": batch,
+                "prefetch": 2 * batch,
+            },
+            "routes": [{"name": "mes", "sink": "mes", "events": ["#"]}],
+        }
+    )
+    plan = topology_for(settings)
+    declare_topology(AMQP_URL, plan)
+    tap = f"{prefix}.mes-tap"
+    connection = open_blocking(AMQP_URL)
+    channel = connection.channel()
+    channel.queue_declare(tap, durable=True, arguments={"x-queue-type": "quorum"})
+    channel.queue_bind(tap, settings.broker.mes_exchange, "#")
+    try:
+        feeder = Runtime(settings, roles=("ingest",))
+        feeder.start(serve_http=False)
+        ingestor = feeder.ingestor()
+        docs = ingestor.prepare(documents(template, count), "sap")
+        for start in range(0, count, 500):
+            ingestor.ingest(docs[start : start + 500])
+        feeder.stop()
+        config = workdir / "bridge.yaml"
+        config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+        env = dict(os.environ, BRIDGE_CONFIG=str(config))
+        command = [sys.executable, "-m", "bridge.cli", "run", "--no-http", "--workers", str(workers)]
+        roles = [["--role", "translate"], ["--role", "deliver"]] if split else [[]]
+        processes = [subprocess.Popen(command + role, cwd=ROOT, env=env) for role in roles]
+        try:
+            started = wait_depth(tap, 1, 120)
+            finished = wait_depth(tap, count, 600)
+            rss = max(peak_rss_mb(pid) for process in processes for pid in _family(process.pid))
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(60)
+        return (count - 1) / (finished - started), rss
+    finally:
+        channel.queue_delete(tap)
+        connection.close()
+        delete_topology(AMQP_URL, plan)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=5000, help="messages (default 5000)")
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help="the LOIPRO05 IDoc to send")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="bridge worker processes (bridge run --workers)"
+    )
+    parser.add_argument("--batch", type=int, default=100, help="bridge batch size (prefetch is twice that)")
+    parser.add_argument(
+        "--split-roles",
+        action="store_true",
+        help="run translate and deliver as separate processes (bridge run --role ...)",
+    )
+    args = parser.parse_args()
+    template = args.file.read_bytes()
+    print(
+        f"{args.n} messages of {len(template)} bytes ({args.file.name}), broker and ledger on this machine, "
+        f"{os.cpu_count()} CPU(s)"
+    )
+    base_rate, base_rss = run_baseline(template, args.n)
+    print(
+        f"  raw pika consume -> republish (confirmed) -> ack : {base_rate:8.0f} msg/s   peak RSS {base_rss:6.1f} MiB"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-bridge-") as workdir:
+        bridge_rate, bridge_rss = run_bridge(
+            template, args.n, Path(workdir), args.workers, args.batch, args.split_roles
+        )
+    print(
+        f"  bridge inbound -> translate -> deliver -> mes.events: {bridge_rate:8.0f} msg/s   "
+        f"peak RSS {bridge_rss:6.1f} MiB per process "
+        f"({args.workers} worker process(es){' per role, roles split' if args.split_roles else ''})"
+    )
+    print(f"  bridge / raw baseline = {bridge_rate / base_rate:.2f}   (targets: >= 2000 msg/s, >= 0.50)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--baseline-child":
+        baseline_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), prefetch=200)
+    else:
+        main()
