@@ -82,6 +82,7 @@ class Runtime:
     threads: list[threading.Thread] = field(default_factory=list)
     health: Any = None
     stopped: threading.Event = field(default_factory=threading.Event)
+    dead_letter_poll: float = field(default_factory=lambda: float(os.environ.get("BRIDGE_DLQ_POLL_S", "15")))
 
     def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
         """Declare the topology, open ledger and connection, start the workers."""
@@ -129,6 +130,14 @@ class Runtime:
             thread = threading.Thread(target=worker.run, name=f"worker-{worker.stage.queue}", daemon=True)
             thread.start()
             self.threads.append(thread)
+        if self.metrics is not None and self.workers:
+            dead_letter_queues = [
+                topology.queue(names.dead_letter_queue(w.stage.queue)).name for w in self.workers
+            ]
+            watcher = threading.Thread(
+                target=self._watch_dead_letters, args=(dead_letter_queues,), name="dlq-depth", daemon=True
+            )
+            watcher.start()
         log.info("bridge running: roles %s, %d worker(s)", ",".join(self.roles), len(self.workers))
 
     def _channel(self, name: str, prefetch: int | None) -> AmqpChannel:
@@ -161,6 +170,13 @@ class Runtime:
             )
         )
 
+    def _watch_dead_letters(self, queues: list[str]) -> None:
+        """Keep ``bridge_dead_letter_depth{queue}`` current (operators alert on it)."""
+        channel = self._channel("dlq-depth", None)
+        while not self.stopped.wait(self.dead_letter_poll):
+            for queue, depth in channel.queue_depths(queues).items():
+                self.metrics.set_dead_letter_depth(queue, depth)
+
     def ingestor(self) -> Ingestor:
         """An ingestor on this runtime's connection (for ``bridge ingest`` and receivers)."""
         assert self.connection is not None
@@ -186,6 +202,7 @@ class Runtime:
             self.settings.http_port,
             readiness={"broker": broker_ready, "database": self.ledger.ping},
             metrics=self.metrics,
+            **({"metrics_payload": self.metrics.payload} if self.metrics is not None else {}),
         )
         self.health.start()
 

@@ -268,6 +268,35 @@ class AmqpChannel:
         if tags:
             self._connection.call(nack)
 
+    def queue_depths(self, queues: Sequence[str], timeout: float = 5.0) -> dict[str, int]:
+        """Ready messages per queue (passive declares on this channel); missing answers are left out."""
+        results: dict[str, int] = {}
+        done = threading.Event()
+        remaining = [len(queues)]
+        if not queues or not self._ready.wait(timeout):
+            return results
+
+        def answered(name: str) -> Callable[[Any], None]:
+            def callback(frame: Any) -> None:
+                results[name] = frame.method.message_count
+                remaining[0] -= 1
+                if remaining[0] <= 0:
+                    done.set()
+
+            return callback
+
+        def declare() -> None:
+            channel = self._channel
+            if channel is None or not channel.is_open:
+                done.set()
+                return
+            for name in queues:
+                channel.queue_declare(name, passive=True, callback=answered(name))
+
+        self._connection.call(declare)
+        done.wait(timeout)
+        return dict(results)
+
     def cancel(self) -> None:
         """Stop consuming (deliveries already in the inbox stay there to be finished)."""
         self._cancelled.set()

@@ -20,6 +20,7 @@ from bridge.document import Codec
 from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError
 from bridge.mapping import MappingCatalog
 from bridge.mapping.mapping import ENTITY_KEYS
+from bridge.observability.logging import log_context
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 
 __all__ = ["TranslateStage"]
@@ -70,6 +71,10 @@ class TranslateStage:
         return outcomes
 
     def _translate(self, delivery: Delivery) -> Outcome:
+        with log_context(message_id=delivery.message_id, correlation_id=delivery.correlation_id, stage=STAGE):
+            return self._translate_one(delivery)
+
+    def _translate_one(self, delivery: Delivery) -> Outcome:
         system = str(delivery.header(Headers.SOURCE_SYSTEM) or "")
         try:
             if not system:
