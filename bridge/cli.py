@@ -386,14 +386,15 @@ def dlq_list(config_path: Path | None, as_json: bool, **filters: Any) -> None:
         for dl in letters:
             click.echo(json.dumps(_dead_letter_json(dl), ensure_ascii=False))
         return
-    header = f"{'ID':<44} {'SOURCE':<7} {'DOCTYPE':<9} {'DOCUMENT':<17} {'STAGE':<9} {'ERROR':<17} {'TRIES':>5} {'AGE':>5}  MESSAGE"
+    width = max([len(dl.id) for dl in letters] + [2])
+    header = f"{'ID':<{width}} {'SOURCE':<7} {'DOCTYPE':<9} {'DOCUMENT':<17} {'STAGE':<9} {'ERROR':<17} {'TRIES':>5} {'AGE':>5}  MESSAGE"
     click.echo(header)
     for dl in letters:
         message = (dl.error_message or "").replace("\n", " ")
         if len(message) > 120:  # where and why come last in bridge errors: keep the tail
             message = "…" + message[-119:]
         click.echo(
-            f"{dl.id[:44]:<44} {dl.source_system or '-':<7} {dl.document_type or '-':<9} {dl.document_id or '-':<17} "
+            f"{dl.id:<{width}} {dl.source_system or '-':<7} {dl.document_type or '-':<9} {dl.document_id or '-':<17} "
             f"{dl.stage or '-':<9} {dl.error_class or '-':<17} {dl.attempts:>5} {_age(dl.age_seconds):>5}  {message}"
         )
     click.echo(f"{len(letters)} dead letter(s)", err=True)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The main job, as far as it goes today: translate the sample SAP documents shipped with the
-# mappings into canonical envelopes, and a canonical work report into an SAP confirmation.
+# The main job: the bridge running between a (simulated) ERP and MES with sample traffic.
+#   1. translate the sample SAP documents offline (no broker needed);
+#   2. start `bridge run` (RabbitMQ + SQLite ledger), ingest real SAP IDocs (XML and flat) and
+#      one broken IDoc, show what reached the MES, the dead letter with its reason, the metrics;
+#   3. stop the bridge with SIGTERM (it finishes in-flight messages and exits 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-out=${BRIDGE_DEMO_OUT:-out}
-mkdir -p "$out"
-echo "== IDoc -> canonical (JSON lines in $out/canonical.jsonl)"
+out=out
+rm -rf "$out"; mkdir -p "$out"
 samples=(
   mappings/sap/cases/LOIPRO05_S4HANA_Original.xml       # real S/4HANA production order (SOAP-IDoc XML)
   mappings/sap/cases/LOIPRO05_DMC_nonSAP_ERP.xml        # production order from a non-SAP ERP
@@ -15,16 +17,46 @@ samples=(
   mappings/sap/cases/MATMAS05_DMC_S1SP02677_finished.xml
   mappings/sap/cases/BATMAS03_example.xml               # batch master
 )
+
+echo "== 1. offline: IDoc -> canonical ($out/canonical.jsonl) and a work report -> SAP confirmation"
 .venv/bin/bridge translate "${samples[@]}" > "$out/canonical.jsonl"
-wc -l "$out/canonical.jsonl"
-echo "== canonical report -> SAP BAPI_PRODORDCONF_CREATE_TT ($out/confirmation.xml)"
+wc -l < "$out/canonical.jsonl" | xargs echo "canonical envelopes:"
 .venv/bin/bridge translate mappings/sap/cases/report_final_with_movements.json > "$out/confirmation.xml"
-head -n 12 "$out/confirmation.xml"
-echo "== canonical JSON Schemas ($out/schemas)"
-.venv/bin/bridge schema export "$out/schemas"
-echo "== a flat IDoc as the bridge reads it (first lines of bridge idoc show)"
-.venv/bin/bridge idoc show mappings/sap/cases/MATMAS05_3PL_material_master.idoc | head -n 20
-echo "== a bad document is explained, not a traceback (exit code 1 expected)"
-.venv/bin/bridge translate mappings/sap/cases/LOIPRO05_bad_quantity.xml || true
-echo "== mapping test cases"
-.venv/bin/bridge mapping test
+head -n 6 "$out/confirmation.xml"
+.venv/bin/bridge schema export "$out/schemas" >/dev/null && echo "JSON Schemas in $out/schemas/"
+
+echo "== 2. the bridge on RabbitMQ"
+BRIDGE_NEEDS_POSTGRES=0 bash scripts/services.sh
+export BRIDGE_CONFIG=scripts/demo-bridge.yaml
+.venv/bin/bridge topology declare > "$out/topology.txt"
+.venv/bin/bridge dlq purge --all >/dev/null 2>&1   # a fresh demo: forget earlier runs' dead letters
+# the MES side: a queue on the MES exchange (a real MES binds its own)
+.venv/bin/python - <<'PY'
+import pika
+c = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+ch = c.channel()
+ch.queue_declare("demo.mes-inbox", durable=True)
+ch.queue_bind("demo.mes-inbox", "demo.mes.events", "#")
+ch.queue_purge("demo.mes-inbox")
+c.close()
+PY
+.venv/bin/bridge run > "$out/bridge.log" 2>&1 &
+bridge_pid=$!
+trap 'kill -TERM $bridge_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 30); do curl -fs localhost:8080/readyz >/dev/null 2>&1 && break; sleep 1; done
+curl -fs localhost:8080/readyz && echo
+.venv/bin/bridge ingest --source-system sap "${samples[@]}" mappings/sap/cases/LOIPRO05_bad_quantity.xml
+for _ in $(seq 1 30); do [ "$(wc -l < "$out/mes-events.jsonl" 2>/dev/null || echo 0)" -ge 5 ] && break; sleep 1; done
+echo "events delivered to the MES (routing key <entity>.<event>):"
+.venv/bin/python -c "
+import json
+for line in open('$out/mes-events.jsonl'):
+    e = json.loads(line); print('  ', e['entity'] + '.' + e['event'], e['message_id'])"
+sleep 1
+echo "dead letters (bridge dlq list):"
+.venv/bin/bridge dlq list
+echo "metrics (curl localhost:8080/metrics | grep bridge_messages_):"
+curl -fs localhost:8080/metrics | grep -E "^bridge_messages_(translated|delivered|dead_lettered)_total" || true
+kill -TERM $bridge_pid
+wait $bridge_pid && echo "bridge stopped cleanly (exit 0); log in $out/bridge.log"
+trap - EXIT

@@ -1,7 +1,9 @@
 """Ingest: source documents in, raw messages on the inbound exchange (confirmed) out.
 
-Each document gets a deterministic message id: ``<system>:<sender>:<document id>`` when the
-file holds one document with an id (an IDoc's DOCNUM), else ``<system>:file:<sha256>``. The
+Each document gets a deterministic message id: ``<system>:<sender>:<document id>:<hash>`` when
+the file holds one document with an id (an IDoc's DOCNUM), else ``<system>:file:<hash>``; the
+hash (first 12 hex digits of the bytes' SHA-256) tells apart two different documents that claim
+the same number, so neither is lost, while a re-sent identical document keeps its id. The
 bytes are archived in the ledger before they are published, and :meth:`Ingestor.ingest`
 returns only after the broker confirmed every message. The HTTP and file-port receivers use
 the same path. A document that does not decode is still ingested: the translate stage
@@ -33,6 +35,7 @@ class RawDocument:
     document_id: str
     origin: str
     body: bytes
+    correlation_id: str = ""
 
     @property
     def routing_key(self) -> str:
@@ -46,6 +49,7 @@ def identify(
     """Give a document its deterministic id and type (decoding it once to learn them)."""
     digest = hashlib.sha256(data).hexdigest()[:32]
     document_type, document_id, message_id = "unknown", "", f"{system}:file:{digest}"
+    correlation_id = message_id
     try:
         documents = codec.decode(data, origin=origin, **options)
     except BridgeError:
@@ -55,8 +59,10 @@ def identify(
         document_type = types.pop() if len(types) == 1 else "mixed"
         if len(documents) == 1 and documents[0].document_id:
             document_id = documents[0].document_id
-            message_id = f"{system}:{documents[0].instance or '-'}:{document_id}"
-    return RawDocument(message_id, system, document_type, document_id, origin, data)
+            # the canonical events of this document carry the same correlation id
+            correlation_id = f"{system}:{documents[0].instance or '-'}:{document_id}"
+            message_id = f"{correlation_id}:{digest[:12]}"
+    return RawDocument(message_id, system, document_type, document_id, origin, data, correlation_id)
 
 
 class Ingestor:
@@ -117,7 +123,7 @@ class Ingestor:
                     source_system=d.system,
                     document_type=d.document_type,
                     document_key=d.document_id or d.origin,
-                    correlation_id=d.message_id,
+                    correlation_id=d.correlation_id or d.message_id,
                 )
                 for d in documents
             ]
@@ -134,7 +140,7 @@ class Ingestor:
             body=document.body,
             message_id=document.message_id,
             type=f"raw.{document.system}.{document.document_type}",
-            correlation_id=document.message_id,
+            correlation_id=document.correlation_id or document.message_id,
             headers={
                 Headers.SOURCE_SYSTEM: document.system,
                 Headers.DOCUMENT_TYPE: document.document_type,

@@ -47,7 +47,7 @@ def test_an_idoc_file_becomes_a_canonical_event_on_mes_events(tmp_path, tap_for)
         with running(settings):
             [raw_id] = ingest(settings, [CASES / "LOIPRO05_S4HANA_Original.xml"])
             [(props, envelope, routing_key)] = wait_for(tap.drain)
-    assert raw_id == "sap:S4HCLNT100:0000000000430094"
+    assert raw_id.startswith("sap:S4HCLNT100:0000000000430094:")
     assert routing_key == "order.released"
     assert props.message_id == "sap:S4HCLNT100:0000000000430094:order"
     assert props.correlation_id == "sap:S4HCLNT100:0000000000430094"
@@ -129,7 +129,8 @@ def test_a_mapping_error_is_dead_lettered_with_its_story_in_the_headers(tmp_path
         dlq = f"{settings.broker.prefix}.translate.dlq"
         [(props, body)] = wait_for(lambda: browse(dlq), timeout=20)
     headers = props.headers
-    assert props.message_id == "sap:AX2012 Manu:0000000000007699"
+    assert props.message_id.startswith("sap:AX2012 Manu:0000000000007699:")
+    assert props.correlation_id == "sap:AX2012 Manu:0000000000007699"
     assert headers[Headers.STAGE] == "translate"
     assert headers[Headers.ERROR_CLASS] == "MappingError"
     assert "value '2,00'" in headers[Headers.ERROR_MESSAGE]

@@ -108,7 +108,8 @@ def test_an_idoc_goes_from_ingest_to_the_mes_exchange(bridge):
     [raw_id] = bridge.ingest("LOIPRO05_S4HANA_Original.xml")
     bridge.drain()
     [event] = bridge.broker.published("t.mes")
-    assert raw_id == "sap:S4HCLNT100:0000000000430094"
+    assert raw_id.startswith("sap:S4HCLNT100:0000000000430094:")
+    assert len(raw_id.rsplit(":", 1)[1]) == 12  # content hash
     assert event.routing_key == "order.released"
     assert event.message_id == "sap:S4HCLNT100:0000000000430094:order"
     assert json.loads(event.body)["payload"]["order_id"] == "1895938"
