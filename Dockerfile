@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir . && useradd --system --home /app bridge
 COPY mappings /etc/bridge/mappings
 USER bridge
 ENTRYPOINT ["bridge"]
-CMD ["--help"]
+CMD ["run"]
