@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,6 +97,7 @@ class AmqpChannel:
         self._ready = threading.Event()
         self._next_tag = 0
         self._pending: dict[int, tuple[_Pending, str, str]] = {}
+        self._order: deque[int] = deque()  # pending publish tags, oldest first
         self._cancelled = threading.Event()
 
     # -- called on the IO thread ---------------------------------------------------------
@@ -105,6 +107,7 @@ class AmqpChannel:
             self._channel = channel
             self.generation = generation
             self._next_tag = 0
+            self._order.clear()
             channel.add_on_close_callback(self._closed)
             channel.add_on_return_callback(self._returned)
             channel.confirm_delivery(self._confirmed, callback=lambda _frame: self._qos(channel))
@@ -146,15 +149,19 @@ class AmqpChannel:
     def _confirmed(self, frame: Any) -> None:
         method = frame.method
         failure = None if isinstance(method, Basic.Ack) else "the broker refused the message (nack)"
-        tags = (
-            [t for t in self._pending if t <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
-        for tag in tags:
-            entry = self._pending.pop(tag, None)
-            if entry is not None:
-                entry[0].settle(failure)
+        pending, order = self._pending, self._order
+        if method.multiple:
+            # tags are confirmed in publish order: pop from the left up to the confirmed tag
+            while order and order[0] <= method.delivery_tag:
+                entry = pending.pop(order.popleft(), None)
+                if entry is not None:
+                    entry[0].settle(failure)
+            return
+        entry = pending.pop(method.delivery_tag, None)
+        if entry is not None:
+            entry[0].settle(failure)
+        while order and order[0] not in pending:
+            order.popleft()
 
     def _returned(self, channel: Channel, method: Basic.Return, props: BasicProperties, body: bytes) -> None:
         # A return comes before the ack of the same message: mark its batch as failed.
@@ -170,6 +177,7 @@ class AmqpChannel:
         self._ready.clear()
         self._channel = None
         pending, self._pending = self._pending, {}
+        self._order.clear()
         for entry, _mid, _rk in pending.values():
             entry.abort(f"channel closed before the broker confirmed: {reason}")
         if not self._connection.closing:
@@ -225,6 +233,7 @@ class AmqpChannel:
             for message in messages:
                 self._next_tag += 1
                 self._pending[self._next_tag] = (pending, message.message_id, message.routing_key)
+                self._order.append(self._next_tag)
                 channel.basic_publish(
                     message.exchange, message.routing_key, message.body, _properties(message), mandatory=True
                 )
