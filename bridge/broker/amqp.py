@@ -128,23 +128,7 @@ class AmqpChannel:
     def _on_message(
         self, channel: Channel, method: Basic.Deliver, props: BasicProperties, body: bytes
     ) -> None:
-        self.inbox.put(
-            Delivery(
-                queue=self._queue or "",
-                delivery_tag=method.delivery_tag,
-                exchange=method.exchange,
-                routing_key=method.routing_key,
-                body=body,
-                message_id=props.message_id,
-                type=props.type,
-                correlation_id=props.correlation_id,
-                headers=props.headers or {},
-                redelivered=method.redelivered,
-                timestamp=props.timestamp,
-                content_type=props.content_type,
-                generation=self.generation,
-            )
-        )
+        self.inbox.put(Delivery.from_pika(self._queue or "", method, props, body, self.generation))
 
     def _confirmed(self, frame: Any) -> None:
         method = frame.method

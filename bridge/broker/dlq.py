@@ -523,23 +523,7 @@ class RabbitDeadLetterStore:
                 method, props, body = channel.basic_get(queue, auto_ack=False)
                 if method is None:
                     break
-                deliveries.append(
-                    Delivery(
-                        queue=queue,
-                        delivery_tag=method.delivery_tag,
-                        exchange=method.exchange,
-                        routing_key=method.routing_key,
-                        body=body,
-                        message_id=props.message_id,
-                        type=props.type,
-                        correlation_id=props.correlation_id,
-                        headers=props.headers or {},
-                        redelivered=method.redelivered,
-                        timestamp=props.timestamp,
-                        content_type=props.content_type,
-                        generation=self._generation,
-                    )
-                )
+                deliveries.append(Delivery.from_pika(queue, method, props, body, self._generation))
         except pika.exceptions.AMQPError as exc:
             raise self._failed(exc, f"cannot read queue {queue!r}") from exc
         return deliveries

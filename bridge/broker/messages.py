@@ -69,6 +69,25 @@ class Delivery:
     content_type: str | None = None
     generation: int = 0  # which connection/channel incarnation delivered it
 
+    @classmethod
+    def from_pika(cls, queue: str, method: Any, props: Any, body: bytes, generation: int = 0) -> Delivery:
+        """A delivery from pika's (method, properties, body) of ``basic.deliver`` or ``basic.get``."""
+        return cls(
+            queue=queue,
+            delivery_tag=method.delivery_tag,
+            exchange=method.exchange,
+            routing_key=method.routing_key,
+            body=body,
+            message_id=props.message_id,
+            type=props.type,
+            correlation_id=props.correlation_id,
+            headers=props.headers or {},
+            redelivered=method.redelivered,
+            timestamp=props.timestamp,
+            content_type=props.content_type,
+            generation=generation,
+        )
+
     def header(self, name: str, default: Any = None) -> Any:
         """A header value, bytes decoded as UTF-8."""
         value = self.headers.get(name, default)
