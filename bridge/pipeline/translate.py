@@ -114,6 +114,11 @@ class TranslateStage:
             return Outcome.retry(exc, system=system)
         except BridgeError as exc:  # configuration problems surface as dead letters with the reason
             return Outcome.dead_letter(exc, system=system)
+        except Exception as exc:  # a bug met by this document: park it with the details, go on
+            log.exception("unexpected error translating %s", delivery.message_id)
+            return Outcome.dead_letter(
+                PermanentError(f"unexpected {type(exc).__name__}: {exc}"), system=system
+            )
         first = facts[0] if facts else {}
         return Outcome.forward(outputs, system=system, count=len(outputs), **first)
 

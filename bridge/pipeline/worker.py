@@ -85,7 +85,17 @@ class Worker:
         while True:
             batch = self.channel.get_batch(self.batch_size, self.batch_wait, block=0.2)
             if batch:
-                self.handle(batch)
+                try:
+                    self.handle(batch)
+                except Exception:  # a bug must not silently stop this worker
+                    log.exception(
+                        "%s: unexpected failure; returning %d message(s) to %s (the queue's "
+                        "delivery limit dead-letters one that keeps failing)",
+                        self.stage.name,
+                        len(batch),
+                        self.stage.queue,
+                    )
+                    self.channel.nack(batch, requeue=True)
             elif self.stopping.is_set():
                 return
 

@@ -209,3 +209,37 @@ def test_an_older_version_of_the_same_order_is_stale_and_not_delivered(bridge, t
     ]
     statuses = [e.status for e in bridge.ledger.journal("sap:S4HCLNT100:0000000000430001:order")]
     assert statuses == ["stale"]
+
+
+def test_a_bug_in_a_stage_requeues_the_batch_until_the_delivery_limit_dead_letters_it(bridge, monkeypatch):
+    bridge.ingest("MATMAS05_DMC_S1SP02677_finished.xml")
+    bridge.step(bridge.translate)
+    calls = []
+
+    def broken(batch):
+        calls.append(len(batch))
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bridge.deliver.stage, "process", broken)
+    bridge.deliver.stopping.set()  # run() returns once nothing is left in hand
+    bridge.deliver.run()
+    # the worker survived every failure; the event went back to its queue each time until the
+    # queue's delivery limit (10) moved it to the dead-letter queue: nothing lost, no endless loop
+    assert len(calls) == 11
+    [letter] = bridge.broker.messages("t.deliver.mes.dlq")
+    assert letter.headers["x-first-death-reason"] == "delivery_limit"
+    assert bridge.broker.depth("t.deliver.mes") == 0
+
+
+def test_an_unexpected_error_on_one_document_dead_letters_it_with_the_details(bridge, monkeypatch):
+    from bridge.mapping.mapping import CompiledMapping
+
+    def explode(self, document, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(CompiledMapping, "apply", explode)
+    bridge.ingest("LOIPRO05_S4HANA_Original.xml")
+    bridge.step(bridge.translate)
+    [letter] = bridge.broker.messages("t.translate.dlq")
+    assert letter.header(Headers.ERROR_CLASS) == "PermanentError"
+    assert letter.header(Headers.ERROR_MESSAGE) == "unexpected ZeroDivisionError: division by zero"
