@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,16 +147,14 @@ def run_baseline(body: bytes, count: int) -> tuple[float, float]:
 
 
 def documents(template: bytes, count: int) -> list[tuple[bytes, str]]:
-    """``count`` distinct LOIPRO05 IDocs (own DOCNUM and order number)."""
+    """``count`` distinct LOIPRO IDocs from one sample: each gets its own DOCNUM and order number."""
+    if not (re.search(rb"<DOCNUM>\d+</DOCNUM>", template) and re.search(rb"<AUFNR>\d+</AUFNR>", template)):
+        raise SystemExit("the sample needs numeric DOCNUM and AUFNR elements")
     out = []
     for n in range(1, count + 1):
-        body = template.replace(b"<DOCNUM>0000000000007699</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode())
-        out.append(
-            (
-                body.replace(b"<AUFNR>208277437</AUFNR>", f"<AUFNR>{800000000 + n}</AUFNR>".encode()),
-                f"doc-{n}.xml",
-            )
-        )
+        body = re.sub(rb"<DOCNUM>\d+</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode(), template, count=1)
+        body = re.sub(rb"<AUFNR>\d+</AUFNR>", f"<AUFNR>{800000000 + n}</AUFNR>".encode(), body, count=1)
+        out.append((body, f"doc-{n}.xml"))
     return out
 
 
