@@ -159,7 +159,13 @@ def documents(template: bytes, count: int) -> list[tuple[bytes, str]]:
 
 
 def run_bridge(
-    template: bytes, count: int, workdir: Path, workers: int = 1, batch: int = 100, split: bool = False
+    template: bytes,
+    count: int,
+    workdir: Path,
+    workers: int = 1,
+    batch: int = 100,
+    split: bool = False,
+    stage: str | None = None,
 ) -> tuple[float, float]:
     """msgs/s (inbound -> mes.events) and peak RSS of the ``bridge run`` process."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -199,10 +205,19 @@ def run_bridge(
         env = dict(os.environ, BRIDGE_CONFIG=str(config))
         command = [sys.executable, "-m", "bridge.cli", "run", "--no-http", "--workers", str(workers)]
         roles = [["--role", "translate"], ["--role", "deliver"]] if split else [[]]
+        output = tap
+        if stage == "translate":  # translate only: count what reaches the deliver queue
+            roles, output = [["--role", "translate"]], f"{prefix}.deliver.mes"
+        elif stage == "deliver":  # translate first (untimed), then time deliver alone
+            translating = subprocess.Popen([*command, "--role", "translate"], cwd=ROOT, env=env)
+            wait_depth(f"{prefix}.deliver.mes", count, 600)
+            translating.send_signal(signal.SIGTERM)
+            translating.wait(60)
+            roles = [["--role", "deliver"]]
         processes = [subprocess.Popen(command + role, cwd=ROOT, env=env) for role in roles]
         try:
-            started = wait_depth(tap, 1, 120)
-            finished = wait_depth(tap, count, 600)
+            started = wait_depth(output, 1, 120)
+            finished = wait_depth(output, count, 600)
             rss = max(peak_rss_mb(pid) for process in processes for pid in _family(process.pid))
         finally:
             for process in processes:
@@ -225,6 +240,11 @@ def main() -> None:
     )
     parser.add_argument("--batch", type=int, default=100, help="bridge batch size (prefetch is twice that)")
     parser.add_argument(
+        "--stage",
+        choices=["translate", "deliver"],
+        help="time one stage alone (translate: inbound -> deliver queue; deliver: -> mes.events)",
+    )
+    parser.add_argument(
         "--split-roles",
         action="store_true",
         help="run translate and deliver as separate processes (bridge run --role ...)",
@@ -241,10 +261,14 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-bridge-") as workdir:
         bridge_rate, bridge_rss = run_bridge(
-            template, args.n, Path(workdir), args.workers, args.batch, args.split_roles
+            template, args.n, Path(workdir), args.workers, args.batch, args.split_roles, args.stage
         )
+    what = {
+        "translate": "bridge translate stage alone (-> deliver queue)",
+        "deliver": "bridge deliver stage alone (-> mes.events)",
+    }.get(args.stage or "", "bridge inbound -> translate -> deliver -> mes.events")
     print(
-        f"  bridge inbound -> translate -> deliver -> mes.events: {bridge_rate:8.0f} msg/s   "
+        f"  {what}: {bridge_rate:8.0f} msg/s   "
         f"peak RSS {bridge_rss:6.1f} MiB per process "
         f"({args.workers} worker process(es){' per role, roles split' if args.split_roles else ''})"
     )
