@@ -14,56 +14,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Self
 
 from sqlalchemy import (
     Connection,
-    CursorResult,
     Engine,
-    Executable,
     Select,
-    Table,
-    and_,
-    bindparam,
-    case,
-    create_engine,
-    event,
     func,
-    or_,
     select,
     text,
-    true,
-    tuple_,
-    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
-    ArgumentError,
-    DataError,
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    NoSuchModuleError,
-    NotSupportedError,
-    OperationalError,
-    ProgrammingError,
     SQLAlchemyError,
 )
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.pool import StaticPool
 
-from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
 from bridge.ledger import migrations, sink_state
-from bridge.ledger.models import (
-    AppliedVersionRow,
-    IdempotencyKeyRow,
-    JournalRow,
-    RawArchiveRow,
-    table_of,
+from bridge.ledger.engine import _create_engine, _database_errors, _require_current
+from bridge.ledger.records import Decision, DeliveryItem, JournalEntry, JournalStatus, RawRecord, delivery_key
+from bridge.ledger.statements import (
+    _DELIVERY_RANK,
+    _DELIVERY_STATUS,
+    _ENTRY_FIELDS,
+    _JOURNAL,
+    _RAISE_VERSION,
+    _RAW,
+    _STAGES,
+    _STATUSES,
+    _Group,
+    _Plan,
+    _Statements,
 )
 from bridge.ledger.versions import is_older, version_key
 
@@ -79,270 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_URL = "sqlite:///bridge-ledger.sqlite"
-
-_JOURNAL = table_of(JournalRow)
-_RAW = table_of(RawArchiveRow)
-_KEYS = table_of(IdempotencyKeyRow)
-_VERSIONS = table_of(AppliedVersionRow)
-
-_IN_CHUNK = 500  # (entity, business key) pairs per IN list: far below the parameter limits
-_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000")
-_SQLITE_BUSY_SECONDS = 5
-_PG_CONNECT_TIMEOUT_SECONDS = 5
-
-_Group = tuple[str, str]  # (entity, business_key)
-
-_RAISE_VERSION = (
-    update(_VERSIONS)
-    .where(_VERSIONS.c.target == bindparam("b_target"))
-    .where(_VERSIONS.c.entity == bindparam("b_entity"))
-    .where(_VERSIONS.c.business_key == bindparam("b_key"))
-    .values(version=bindparam("b_version"), message_id=bindparam("b_message"), applied_at=bindparam("b_at"))
-)
-
-
-class JournalStatus(StrEnum):
-    """Where a message stands at one stage."""
-
-    RECEIVED = "received"
-    TRANSLATED = "translated"
-    DELIVERED = "delivered"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
-    FAILED = "failed"
-    DEAD_LETTERED = "dead_lettered"
-    REPLAYED = "replayed"
-
-
-class Decision(StrEnum):
-    """What :meth:`Ledger.deliver` did with one item."""
-
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    """A payload exactly as received, for the raw archive.
-
-    ``received_at`` defaults to the time of archiving; naive datetimes are taken as UTC.
-    """
-
-    message_id: str
-    source_system: str
-    document_type: str
-    document_key: str
-    payload: bytes
-    content_type: str = "application/octet-stream"
-    received_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """One journal row: a message at one stage (``ingest``, ``translate``, ``deliver:<target>``).
-
-    ``created_at`` and ``updated_at`` are filled in when reading the journal and ignored when
-    recording.
-    """
-
-    message_id: str
-    stage: str
-    status: str
-    source_system: str = ""
-    document_type: str = ""
-    document_key: str = ""
-    entity: str | None = None
-    business_key: str | None = None
-    version: str | None = None
-    error: str | None = None
-    correlation_id: str | None = None
-    attempts: int = 0
-    created_at: datetime | None = field(default=None, compare=False)
-    updated_at: datetime | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class DeliveryItem:
-    """One change for a target: a version of a business object; ``payload`` goes to the writer as is."""
-
-    message_id: str
-    entity: str
-    business_key: str
-    version: str
-    payload: Any = None
-
-
-def delivery_key(item: DeliveryItem) -> str:
-    """Return the idempotency key of ``item``: ``<entity>:<business key>:<version>``."""
-    return f"{item.entity}:{item.business_key}:{item.version}"
-
-
-@dataclass
-class _Plan:
-    """The decisions of one :meth:`Ledger.deliver` batch before the writer runs."""
-
-    decisions: list[Decision]
-    applicable: list[DeliveryItem]
-    raise_to: dict[_Group, DeliveryItem]  # existing applied_versions rows to move up
-
-
-_NULLABLE_DETAILS = ("entity", "business_key", "version", "correlation_id")
-_TEXT_DETAILS = ("source_system", "document_type", "document_key")
-_ENTRY_FIELDS = (
-    "message_id",
-    "stage",
-    "status",
-    "source_system",
-    "document_type",
-    "document_key",
-    "entity",
-    "business_key",
-    "version",
-    "error",
-    "correlation_id",
-    "attempts",
-    "created_at",
-    "updated_at",
-)
-_STATUSES = frozenset(JournalStatus)
-_STAGES = frozenset({"ingest", "translate"})
-_DELIVERY_RANK = {Decision.APPLIED: 0, Decision.STALE: 1, Decision.DUPLICATE: 2}
-_DELIVERY_STATUS = {
-    Decision.APPLIED: JournalStatus.DELIVERED,
-    Decision.STALE: JournalStatus.STALE,
-    Decision.DUPLICATE: JournalStatus.DUPLICATE,
-}
-
-
-@dataclass(frozen=True)
-class _Statements:
-    """The ledger's bulk write statements for one dialect, built once so their SQL is cached.
-
-    SQLite runs them as executemany. PostgreSQL gets ``INSERT ... SELECT FROM unnest(arrays)``:
-    one short statement per batch, whatever its size, which psycopg parses once and then prepares
-    (three times faster than a 100-row ``VALUES`` list on a local server).
-    """
-
-    postgres: bool
-    archive: Executable
-    claim_keys: Executable
-    create_versions: Executable
-    record_journal: Executable
-    deliver_journal: Executable
-    lock_versions: Executable
-
-    @classmethod
-    def for_dialect(cls, dialect: str) -> _Statements:
-        postgres = dialect == "postgresql"
-        insert: Callable[[Table], postgresql.Insert | sqlite.Insert] = (
-            _insert_from_arrays if postgres else sqlite.insert
-        )
-        return cls(
-            postgres=postgres,
-            archive=insert(_RAW).on_conflict_do_nothing(index_elements=["message_id"]),
-            claim_keys=insert(_KEYS)
-            .on_conflict_do_nothing(index_elements=["target", "key"])
-            .returning(_KEYS.c.key),
-            create_versions=insert(_VERSIONS)
-            .on_conflict_do_nothing(index_elements=["target", "entity", "business_key"])
-            .returning(_VERSIONS.c.entity, _VERSIONS.c.business_key),
-            record_journal=_journal_upsert(insert(_JOURNAL), delivery=False),
-            deliver_journal=_journal_upsert(insert(_JOURNAL), delivery=True),
-            lock_versions=_lock_versions_pg() if postgres else _lock_versions_sqlite(),
-        )
-
-    def run(self, conn: Connection, stmt: Executable, rows: list[dict[str, Any]]) -> CursorResult[Any]:
-        """Execute ``stmt`` for ``rows`` (not empty): one array per column on PostgreSQL."""
-        if self.postgres:
-            return conn.execute(stmt, {name: [row[name] for row in rows] for name in rows[0]})
-        return conn.execute(stmt, rows)
-
-    def locked_versions(self, conn: Connection, target: str, groups: list[_Group]) -> dict[_Group, str]:
-        """Lock the applied-version rows of ``groups`` (in key order) and return their versions."""
-        stored: dict[_Group, str] = {}
-        for chunk in _chunks(groups, _IN_CHUNK):
-            params: dict[str, Any] = {"target": target}
-            if self.postgres:
-                params |= {"entities": [e for e, _ in chunk], "business_keys": [k for _, k in chunk]}
-            else:
-                params["groups"] = chunk
-            stored.update({(e, k): version for e, k, version in conn.execute(self.lock_versions, params)})
-        return stored
-
-
-def _lock_versions_pg() -> Executable:
-    """Look up and lock each wanted (entity, business key) through the primary key, in array order.
-
-    The LATERAL lookup keeps the plan an index probe per pair even before the table has
-    statistics (a plain join picked a scan of the whole target there: 10 ms per batch).
-    """
-    v = _VERSIONS.c
-    wanted = (
-        func.unnest(
-            bindparam("entities", type_=postgresql.ARRAY(v.entity.type)),
-            bindparam("business_keys", type_=postgresql.ARRAY(v.business_key.type)),
-        )
-        .table_valued("entity", "business_key", with_ordinality="n")
-        .render_derived(name="wanted")
-    )
-    locked = (
-        select(v.entity, v.business_key, v.version)
-        .where(v.target == bindparam("target"))
-        .where(v.entity == wanted.c.entity, v.business_key == wanted.c.business_key)
-        .with_for_update()
-        .lateral("locked")
-    )
-    return (
-        select(locked.c.entity, locked.c.business_key, locked.c.version)
-        .select_from(wanted)
-        .join(locked, true())
-        .order_by(wanted.c.n)
-    )
-
-
-def _lock_versions_sqlite() -> Executable:
-    """SQLite locks the whole database at BEGIN IMMEDIATE: a plain select is enough."""
-    v = _VERSIONS.c
-    return (
-        select(v.entity, v.business_key, v.version)
-        .where(v.target == bindparam("target"))
-        .where(tuple_(v.entity, v.business_key).in_(bindparam("groups", expanding=True)))
-    )
-
-
-def _insert_from_arrays(table: Table) -> postgresql.Insert:
-    """``INSERT INTO t (c1, c2, ...) SELECT ... FROM unnest(:c1, :c2, ...)``, rows in array order."""
-    columns = [column for column in table.columns if column.autoincrement is not True]
-    rows = (
-        func.unnest(*(bindparam(c.name, type_=postgresql.ARRAY(c.type)) for c in columns))
-        .table_valued(*(c.name for c in columns))
-        .render_derived(name="batch")
-    )
-    source = select(*(rows.c[c.name] for c in columns))
-    return postgresql.insert(table).from_select([c.name for c in columns], source)
-
-
-def _journal_upsert(stmt: postgresql.Insert | sqlite.Insert, *, delivery: bool) -> Executable:
-    """Insert a journal row or update the one of its ``(message_id, stage)``."""
-    new, old = stmt.excluded, _JOURNAL.c
-    if delivery:
-        # A redelivered duplicate must not hide that the message was delivered (or stale).
-        final = or_(old.status == JournalStatus.DELIVERED.value, old.status == JournalStatus.STALE.value)
-        kept = and_(new.status == JournalStatus.DUPLICATE.value, final)
-        changes: dict[str, Any] = {
-            "status": case((kept, old.status), else_=new.status),
-            "attempts": old.attempts + 1,
-        }
-    else:
-        changes = {"status": new.status, "attempts": new.attempts}
-    changes |= {
-        "error": new.error,
-        "updated_at": new.updated_at,
-        **{name: func.coalesce(new[name], old[name]) for name in _NULLABLE_DETAILS},
-        **{name: case((new[name] == "", old[name]), else_=new[name]) for name in _TEXT_DETAILS},
-    }
-    return stmt.on_conflict_do_update(index_elements=["message_id", "stage"], set_=changes)
 
 
 class Ledger:
@@ -739,122 +455,5 @@ def _delivery_journal(
     ]
 
 
-def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------------- engine
-
-
-def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
-    """Build the engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via psycopg 3."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"ledger URL {url!r} is not a database URL: {exc}") from exc
-    backend = parsed.get_backend_name()
-    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
-    if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        options |= {
-            "pool_size": 5,
-            "max_overflow": 10,
-            "pool_recycle": 1800,
-            "connect_args": {"connect_timeout": _PG_CONNECT_TIMEOUT_SECONDS},
-        }
-    elif backend == "sqlite":
-        if schema is not None:
-            raise ConfigError("ledger schema= is for PostgreSQL; a SQLite ledger is one file")
-        options["connect_args"] = {"timeout": _SQLITE_BUSY_SECONDS, "check_same_thread": False}
-        options["pool_pre_ping"] = (
-            False  # a local file does not drop connections; a ping per transaction costs
-        )
-        if parsed.database in (None, "", ":memory:"):
-            options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
-    else:
-        raise ConfigError(
-            f"ledger URL {parsed.render_as_string()!r}: only sqlite and postgresql are supported"
-        )
-    try:
-        engine = create_engine(parsed, **options)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise ConfigError(f"ledger URL {parsed.render_as_string()!r}: {exc}") from exc
-    if backend == "sqlite":
-        _install_sqlite_hooks(engine)
-    if schema is not None:
-        engine = engine.execution_options(schema_translate_map={None: schema})
-    return engine
-
-
-def _install_sqlite_hooks(engine: Engine) -> None:
-    """WAL, synchronous=NORMAL, foreign keys, busy timeout; BEGIN (IMMEDIATE for writes) by us."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # stop pysqlite's own BEGIN handling
-        cursor = dbapi_connection.cursor()
-        try:
-            for pragma in _SQLITE_PRAGMAS:
-                cursor.execute(f"PRAGMA {pragma}")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Writers take the write lock up front: check-then-insert runs serialised, and a busy
-        # database is waited for (busy_timeout) instead of failing on lock upgrade.
-        immediate = conn.get_execution_options().get(migrations.WRITE_LOCK, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _require_current(engine: Engine) -> None:
-    with engine.connect() as conn:
-        found = migrations.current_version(conn)
-    if found != migrations.LATEST_VERSION:
-        raise ConfigError(
-            f"ledger schema is at version {found}, this bridge needs {migrations.LATEST_VERSION}: "
-            "run the migrations (connect with migrate=True)"
-        )
-
-
-# --------------------------------------------------------------------------------- errors
-
-
-@contextmanager
-def _database_errors(action: str) -> Iterator[None]:
-    """Turn SQLAlchemy errors raised inside into the bridge's typed errors."""
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        raise _typed_error(exc, action) from exc
-
-
-def _typed_error(exc: SQLAlchemyError, action: str) -> BridgeError:
-    reason = _reason(exc)
-    if not isinstance(exc, DBAPIError) and not isinstance(exc, PoolTimeoutError | DisconnectionError):
-        return PermanentError(f"ledger: {action}: the statement cannot run ({reason})")
-    if isinstance(exc, IntegrityError):
-        return TransientError(
-            f"ledger: {action}: a concurrent writer stored the same row first ({reason}); retry"
-        )
-    if isinstance(exc, ProgrammingError | NotSupportedError) or _sqlite_schema_error(exc):
-        return ConfigError(f"ledger: {action}: the database schema is wrong or missing ({reason})")
-    if isinstance(exc, DataError):
-        return PermanentError(f"ledger: {action}: the database refused a value ({reason})")
-    return TransientError(f"ledger: {action}: database unavailable ({reason}); retry")
-
-
-def _sqlite_schema_error(exc: SQLAlchemyError) -> bool:
-    """SQLite reports a missing table or column as an OperationalError."""
-    return isinstance(exc, OperationalError) and _reason(exc).startswith(("no such table", "no such column"))
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    detail = exc.orig if isinstance(exc, DBAPIError) else exc
-    return (str(detail).strip().splitlines() or [type(detail).__name__])[0]

@@ -26,8 +26,8 @@ from bridge.ledger import (
     migrate,
     version_key,
 )
+from bridge.ledger.engine import _typed_error
 from bridge.ledger.models import LedgerBase
-from bridge.ledger.repository import _typed_error
 
 
 @pytest.fixture

@@ -1,0 +1,145 @@
+"""Building the ledger's engine (SQLite in WAL mode, PostgreSQL via psycopg 3) and typing its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    NoSuchModuleError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.pool import StaticPool
+
+from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
+from bridge.ledger import migrations
+
+_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000")
+_SQLITE_BUSY_SECONDS = 5
+_PG_CONNECT_TIMEOUT_SECONDS = 5
+
+
+def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
+    """Build the engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"ledger URL {url!r} is not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        options |= {
+            "pool_size": 5,
+            "max_overflow": 10,
+            "pool_recycle": 1800,
+            "connect_args": {"connect_timeout": _PG_CONNECT_TIMEOUT_SECONDS},
+        }
+    elif backend == "sqlite":
+        if schema is not None:
+            raise ConfigError("ledger schema= is for PostgreSQL; a SQLite ledger is one file")
+        options["connect_args"] = {"timeout": _SQLITE_BUSY_SECONDS, "check_same_thread": False}
+        options["pool_pre_ping"] = (
+            False  # a local file does not drop connections; a ping per transaction costs
+        )
+        if parsed.database in (None, "", ":memory:"):
+            options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
+    else:
+        raise ConfigError(
+            f"ledger URL {parsed.render_as_string()!r}: only sqlite and postgresql are supported"
+        )
+    try:
+        engine = create_engine(parsed, **options)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"ledger URL {parsed.render_as_string()!r}: {exc}") from exc
+    if backend == "sqlite":
+        _install_sqlite_hooks(engine)
+    if schema is not None:
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    """WAL, synchronous=NORMAL, foreign keys, busy timeout; BEGIN (IMMEDIATE for writes) by us."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # stop pysqlite's own BEGIN handling
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {pragma}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: check-then-insert runs serialised, and a busy
+        # database is waited for (busy_timeout) instead of failing on lock upgrade.
+        immediate = conn.get_execution_options().get(migrations.WRITE_LOCK, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _require_current(engine: Engine) -> None:
+    with engine.connect() as conn:
+        found = migrations.current_version(conn)
+    if found != migrations.LATEST_VERSION:
+        raise ConfigError(
+            f"ledger schema is at version {found}, this bridge needs {migrations.LATEST_VERSION}: "
+            "run the migrations (connect with migrate=True)"
+        )
+
+
+# --------------------------------------------------------------------------------- errors
+
+
+@contextmanager
+def _database_errors(action: str) -> Iterator[None]:
+    """Turn SQLAlchemy errors raised inside into the bridge's typed errors."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise _typed_error(exc, action) from exc
+
+
+def _typed_error(exc: SQLAlchemyError, action: str) -> BridgeError:
+    reason = _reason(exc)
+    if not isinstance(exc, DBAPIError) and not isinstance(exc, PoolTimeoutError | DisconnectionError):
+        return PermanentError(f"ledger: {action}: the statement cannot run ({reason})")
+    if isinstance(exc, IntegrityError):
+        return TransientError(
+            f"ledger: {action}: a concurrent writer stored the same row first ({reason}); retry"
+        )
+    if isinstance(exc, ProgrammingError | NotSupportedError) or _sqlite_schema_error(exc):
+        return ConfigError(f"ledger: {action}: the database schema is wrong or missing ({reason})")
+    if isinstance(exc, DataError):
+        return PermanentError(f"ledger: {action}: the database refused a value ({reason})")
+    return TransientError(f"ledger: {action}: database unavailable ({reason}); retry")
+
+
+def _sqlite_schema_error(exc: SQLAlchemyError) -> bool:
+    """SQLite reports a missing table or column as an OperationalError."""
+    return isinstance(exc, OperationalError) and _reason(exc).startswith(("no such table", "no such column"))
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    detail = exc.orig if isinstance(exc, DBAPIError) else exc
+    return (str(detail).strip().splitlines() or [type(detail).__name__])[0]
