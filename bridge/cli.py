@@ -378,9 +378,11 @@ def dlq() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per dead letter.")
 def dlq_list(config_path: Path | None, as_json: bool, **filters: Any) -> None:
     """List dead letters (nothing is removed)."""
+    from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
+
     with _reported():
         module, settings, queues, criteria = _dlq_context(config_path, filters)
-        with module.RabbitDeadLetterStore(settings.amqp_url) as store:
+        with RabbitDeadLetterStore(settings.amqp_url) as store:
             letters = module.list_dead_letters(store, queues, criteria)
     if as_json:
         for dl in letters:
@@ -405,9 +407,11 @@ def dlq_list(config_path: Path | None, as_json: bool, **filters: Any) -> None:
 @config_option
 def dlq_show(message_id: str, config_path: Path | None) -> None:
     """Show one dead letter: its error, its headers and its decoded payload."""
+    from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
+
     with _reported():
         module, settings, queues, criteria = _dlq_context(config_path, {"ids": (message_id,)})
-        with module.RabbitDeadLetterStore(settings.amqp_url) as store:
+        with RabbitDeadLetterStore(settings.amqp_url) as store:
             letters = module.list_dead_letters(store, queues, criteria)
         if not letters:
             raise ConfigError(f"no dead letter with id {message_id!r}")
@@ -431,10 +435,12 @@ def dlq_replay(config_path: Path | None, all_: bool, by: str | None, **filters: 
     """Send matching dead letters back to their original exchange and routing key."""
     import getpass
 
+    from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
+
     with _reported():
         module, settings, queues, criteria = _dlq_context(config_path, filters)
         _confirm_scope(criteria, all_, "replay")
-        with module.RabbitDeadLetterStore(settings.amqp_url) as store:
+        with RabbitDeadLetterStore(settings.amqp_url) as store:
             letters = module.replay(store, queues, criteria, by=by or getpass.getuser())
     for dl in letters:
         click.echo(f"replayed {dl.id} -> {dl.original_exchange}/{dl.original_routing_key}")
@@ -446,10 +452,12 @@ def dlq_replay(config_path: Path | None, all_: bool, by: str | None, **filters: 
 @click.option("--all", "all_", is_flag=True, help="Purge every dead letter (no filter).")
 def dlq_purge(config_path: Path | None, all_: bool, **filters: Any) -> None:
     """Delete matching dead letters for good."""
+    from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
+
     with _reported():
         module, settings, queues, criteria = _dlq_context(config_path, filters)
         _confirm_scope(criteria, all_, "purge")
-        with module.RabbitDeadLetterStore(settings.amqp_url) as store:
+        with RabbitDeadLetterStore(settings.amqp_url) as store:
             letters = module.purge(store, queues, criteria)
     for dl in letters:
         click.echo(f"purged {dl.id}")

@@ -16,12 +16,12 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from bridge.broker.dlq import (
     DeadLetterFilter,
-    RabbitDeadLetterStore,
     dead_letter_queues,
     list_dead_letters,
     purge,
     replay,
 )
+from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
 from bridge.broker.messages import Headers
 from bridge.broker.names import Names
 from bridge.broker.topology import Topology, build_topology

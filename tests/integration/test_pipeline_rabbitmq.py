@@ -148,6 +148,7 @@ def test_a_mapping_error_is_dead_lettered_with_its_story_in_the_headers(tmp_path
 
 def test_a_dead_letter_is_replayed_after_the_mapping_is_fixed(tmp_path, tap_for):
     from bridge.broker import dlq as dead_letters
+    from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
 
     mappings = tmp_path / "mappings"
     shutil.copytree(Path(CASES).parents[1], mappings)
@@ -168,7 +169,7 @@ def test_a_dead_letter_is_replayed_after_the_mapping_is_fixed(tmp_path, tap_for)
             wait_for(lambda: browse(f"{settings.broker.prefix}.translate.dlq"), timeout=20)
         mapping_file.write_text(original)  # the fix
         with running(settings):
-            with dead_letters.RabbitDeadLetterStore(settings.amqp_url) as store:
+            with RabbitDeadLetterStore(settings.amqp_url) as store:
                 queues = dead_letters.dead_letter_queues(topology_for(settings))
                 replayed = dead_letters.replay(store, queues, dead_letters.DeadLetterFilter(), by="test")
             assert len(replayed) == 1
