@@ -89,12 +89,16 @@ class Collector:
 
 @pytest.fixture
 def stream(rabbitmq, tmp_path):
+    """Topology, MES tap and DOCUMENTS orders already ingested; yields what the tests need."""
     settings = make_settings(tmp_path, prefetch=50, batch_size=25)
     with bridge_topology(settings):
         tap = MesTap(settings)
         tap.declare()
         try:
-            yield settings, Collector(tap), make_documents(tmp_path / "docs", DOCUMENTS)
+            ingest(settings, make_documents(tmp_path / "docs", DOCUMENTS))
+            config = write_config(settings, tmp_path / "bridge.yaml")
+            expected = {f"sap:AX2012 Manu:{n:016d}:order" for n in range(1, DOCUMENTS + 1)}
+            yield settings, Collector(tap), config, expected
         finally:
             tap.delete()
 
@@ -110,10 +114,7 @@ def _assert_complete(settings: Settings, collector: Collector, tmp_path: Path, e
 
 
 def test_a_worker_killed_with_sigkill_mid_stream_loses_and_duplicates_nothing(stream, tmp_path):
-    settings, collector, documents = stream
-    config = write_config(settings, tmp_path / "bridge.yaml")
-    expected = {f"sap:AX2012 Manu:{n:016d}:order" for n in range(1, DOCUMENTS + 1)}
-    ingest(settings, documents)
+    settings, collector, config, expected = stream
     first = start_bridge(config, tmp_path / "bridge-1.log")
     try:
         wait_for(lambda: collector.poll() >= 100, timeout=60, interval=0.02)
@@ -136,10 +137,7 @@ def _rabbitmqctl(*args: str) -> None:
 
 
 def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(stream, tmp_path):
-    settings, collector, documents = stream
-    config = write_config(settings, tmp_path / "bridge.yaml")
-    expected = {f"sap:AX2012 Manu:{n:016d}:order" for n in range(1, DOCUMENTS + 1)}
-    ingest(settings, documents)
+    settings, collector, config, expected = stream
     bridge = start_bridge(config, tmp_path / "bridge.log")
     try:
         wait_for(lambda: collector.poll() >= 100, timeout=60, interval=0.02)
