@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pika
@@ -54,6 +56,68 @@ def _family(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children")
     found = [int(c) for c in children.read_text().split()] if children.exists() else []
     return [pid, *found]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def broker_pids() -> list[int]:
+    """The local RabbitMQ's Erlang VM (beam.smp), to count the broker's CPU per message."""
+    found = subprocess.run(
+        ["pgrep", "-f", "beam.smp"], check=False, capture_output=True, text=True
+    ).stdout.split()
+    return [int(pid) for pid in found]
+
+
+@dataclass
+class Result:
+    """One measured run: steady-state rate, peak RSS, and CPU per message in the window."""
+
+    rate: float
+    rss: float
+    client_us: float  # CPU of the measured process(es) per message
+    broker_us: float  # CPU of RabbitMQ per message
+
+    def cpu(self) -> str:
+        return f"CPU/msg: client {self.client_us:4.0f} us, broker {self.broker_us:4.0f} us"
+
+
+class Window:
+    """CPU of the client processes and of the broker between the first and the N-th output.
+
+    ``clients`` is asked once the first output arrived (worker processes exist by then)."""
+
+    def __init__(self, clients: Callable[[], list[int]]) -> None:
+        self.find_clients = clients
+        self.clients: list[int] = []
+        self.brokers = broker_pids()
+        self.start = (0.0, 0.0, 0.0)
+
+    def _sample(self) -> tuple[float, float, float]:
+        return time.perf_counter(), cpu_seconds(self.clients), cpu_seconds(self.brokers)
+
+    def begin(self, queue: str, timeout: float) -> None:
+        wait_depth(queue, 1, timeout)
+        self.clients = self.find_clients()
+        self.start = self._sample()
+
+    def end(self, queue: str, count: int, timeout: float, rss: float) -> Result:
+        wait_depth(queue, count, timeout)
+        t1, client1, broker1 = self._sample()
+        t0, client0, broker0 = self.start
+        moved = count - 1
+        return Result(
+            moved / (t1 - t0), rss, (client1 - client0) / moved * 1e6, (broker1 - broker0) / moved * 1e6
+        )
 
 
 def wait_depth(queue: str, count: int, timeout: float) -> float:
@@ -114,8 +178,8 @@ def baseline_child(source: str, target: str, count: int, prefetch: int) -> None:
     print(f"rss {peak_rss_mb(os.getpid()):.1f}", flush=True)
 
 
-def run_baseline(body: bytes, count: int) -> tuple[float, float]:
-    """msgs/s and peak RSS of the baseline process."""
+def run_baseline(body: bytes, count: int) -> Result:
+    """Rate, peak RSS and CPU per message of the baseline process."""
     source, target = f"bench-{uuid.uuid4().hex[:8]}-in", f"bench-{uuid.uuid4().hex[:8]}-out"
     connection = open_blocking(AMQP_URL)
     channel = connection.channel()
@@ -132,11 +196,12 @@ def run_baseline(body: bytes, count: int) -> tuple[float, float]:
             stdout=subprocess.PIPE,
             text=True,
         )
-        started = wait_depth(target, 1, 60)
-        finished = wait_depth(target, count, 600)
+        window = Window(lambda: [child.pid])
+        window.begin(target, 60)
+        result = window.end(target, count, 600, 0.0)
         out, _ = child.communicate(timeout=60)
-        rss = float(out.split()[-1])
-        return (count - 1) / (finished - started), rss
+        result.rss = float(out.split()[-1])
+        return result
     finally:
         channel.queue_delete(source)
         channel.queue_delete(target)
@@ -166,8 +231,8 @@ def run_bridge(
     batch: int = 100,
     split: bool = False,
     stage: str | None = None,
-) -> tuple[float, float]:
-    """msgs/s (inbound -> mes.events) and peak RSS of the ``bridge run`` process."""
+) -> Result:
+    """Rate (inbound -> mes.events), peak RSS and CPU per message of the ``bridge run`` process(es)."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     settings = Settings.model_validate(
         {
@@ -216,15 +281,16 @@ def run_bridge(
             roles = [["--role", "deliver"]]
         processes = [subprocess.Popen(command + role, cwd=ROOT, env=env) for role in roles]
         try:
-            started = wait_depth(output, 1, 120)
-            finished = wait_depth(output, count, 600)
-            rss = max(peak_rss_mb(pid) for process in processes for pid in _family(process.pid))
+            window = Window(lambda: [pid for process in processes for pid in _family(process.pid)])
+            window.begin(output, 120)
+            result = window.end(output, count, 600, 0.0)
+            result.rss = max(peak_rss_mb(pid) for pid in window.clients)
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)
             for process in processes:
                 process.wait(60)
-        return (count - 1) / (finished - started), rss
+        return result
     finally:
         channel.queue_delete(tap)
         connection.close()
@@ -255,12 +321,13 @@ def main() -> None:
         f"{args.n} messages of {len(template)} bytes ({args.file.name}), broker and ledger on this machine, "
         f"{os.cpu_count()} CPU(s)"
     )
-    base_rate, base_rss = run_baseline(template, args.n)
+    base = run_baseline(template, args.n)
     print(
-        f"  raw pika consume -> republish (confirmed) -> ack : {base_rate:8.0f} msg/s   peak RSS {base_rss:6.1f} MiB"
+        f"  raw pika consume -> republish (confirmed) -> ack : {base.rate:8.0f} msg/s   "
+        f"peak RSS {base.rss:6.1f} MiB   {base.cpu()}"
     )
     with tempfile.TemporaryDirectory(prefix="bench-bridge-") as workdir:
-        bridge_rate, bridge_rss = run_bridge(
+        bridge = run_bridge(
             template, args.n, Path(workdir), args.workers, args.batch, args.split_roles, args.stage
         )
     what = {
@@ -268,11 +335,11 @@ def main() -> None:
         "deliver": "bridge deliver stage alone (-> mes.events)",
     }.get(args.stage or "", "bridge inbound -> translate -> deliver -> mes.events")
     print(
-        f"  {what}: {bridge_rate:8.0f} msg/s   "
-        f"peak RSS {bridge_rss:6.1f} MiB per process "
+        f"  {what}: {bridge.rate:8.0f} msg/s   "
+        f"peak RSS {bridge.rss:6.1f} MiB per process   {bridge.cpu()} "
         f"({args.workers} worker process(es){' per role, roles split' if args.split_roles else ''})"
     )
-    print(f"  bridge / raw baseline = {bridge_rate / base_rate:.2f}   (targets: >= 2000 msg/s, >= 0.50)")
+    print(f"  bridge / raw baseline = {bridge.rate / base.rate:.2f}   (targets: >= 2000 msg/s, >= 0.50)")
 
 
 if __name__ == "__main__":

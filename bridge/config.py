@@ -58,6 +58,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "BRIDGE_BROKER_PREFIX": ("broker", "prefix"),
     "BRIDGE_QUEUE_TYPE": ("broker", "queue_type"),
     "BRIDGE_PREFETCH": ("broker", "prefetch"),
+    "BRIDGE_DIRECT_DELIVERY": ("broker", "direct_delivery"),
 }
 #: Variables that may instead be read from the file named by ``<NAME>_FILE``.
 _SECRET_VARS = frozenset({"BRIDGE_AMQP_URL", "BRIDGE_DATABASE_URL"})
@@ -150,6 +151,10 @@ class BrokerSettings(BaseModel):
         heartbeat_s: AMQP heartbeat (0 disables it).
         reconnect_max_wait_s: cap of the reconnect backoff.
         confirm_timeout_s: how long to wait for a publisher confirm.
+        direct_delivery: when translate and deliver run in one process, hand events to the
+            routes' sinks in-process instead of through the canonical exchange (an event whose
+            direct delivery fails goes to its route's queue). Off: every event crosses the
+            canonical exchange, e.g. for other consumers bound to it.
     """
 
     model_config = _MODEL
@@ -166,6 +171,7 @@ class BrokerSettings(BaseModel):
     heartbeat_s: int = Field(30, ge=0)
     reconnect_max_wait_s: float = Field(30.0, gt=0)
     confirm_timeout_s: float = Field(30.0, gt=0)
+    direct_delivery: bool = True
 
     @field_validator("batch_size")
     @classmethod

@@ -30,6 +30,7 @@ from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.mapping import MappingCatalog
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
+from bridge.pipeline.direct import DirectDelivery, DirectRoute
 from bridge.sinks import FileSink, MesSink
 
 __all__ = ["ROLES", "Runtime", "names_for", "run_processes", "topology_for"]
@@ -107,7 +108,16 @@ class Runtime:
         policy = RetryPolicy(
             names, tiers=settings.broker.retry_tiers, in_process_attempts=settings.broker.in_process_attempts
         )
+        deliverers = []
+        if "deliver" in self.roles:
+            for route in active_routes(settings):
+                sink = self._sink(route, names)
+                stage = DeliverStage(
+                    route.name, names.deliver_queue(route.name), sink, self.ledger, metrics=self.metrics
+                )
+                deliverers.append(DirectRoute(tuple(route.events), stage))
         if "translate" in self.roles:
+            direct = DirectDelivery(deliverers) if deliverers and settings.broker.direct_delivery else None
             stage = TranslateStage(
                 names,
                 catalog,
@@ -115,15 +125,11 @@ class Runtime:
                 codec_for=codec_for,
                 codec_options=codec_options(settings),
                 metrics=self.metrics,
+                direct=direct,
             )
             self._add_worker(stage, policy)
-        if "deliver" in self.roles:
-            for route in active_routes(settings):
-                sink = self._sink(route, names)
-                stage = DeliverStage(
-                    route.name, names.deliver_queue(route.name), sink, self.ledger, metrics=self.metrics
-                )
-                self._add_worker(stage, policy)
+        for deliverer in deliverers:  # also when delivering directly: retries and replays come this way
+            self._add_worker(deliverer.stage, policy)
         if serve_http and settings.http_port:
             self._serve_http()
         for worker in self.workers:

@@ -16,6 +16,7 @@ class Headers:
     DOCUMENT_TYPE = "x-bridge-document-type"
     DOCUMENT_ID = "x-bridge-document-id"
     ORIGIN = "x-bridge-origin"
+    RECEIVED_AT = "x-bridge-received-at"  # when ingest took the document (ISO 8601, microseconds)
     ENTITY = "x-bridge-entity"
     EVENT = "x-bridge-event"
     VERSION = "x-bridge-version"

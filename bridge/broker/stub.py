@@ -32,10 +32,10 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from bridge.broker.messages import Delivery, OutMessage
+from bridge.broker.routing import topic_matches
 from bridge.broker.topology import Binding, Exchange, Queue, Topology
 from bridge.errors import ConfigError, TransientError
 
@@ -44,7 +44,6 @@ __all__ = [
     "StubChannel",
     "StubDeadLetterStore",
     "StubProtocolError",
-    "topic_matches",
 ]
 
 _EXCHANGE_TYPES = frozenset({"direct", "topic", "fanout"})
@@ -52,26 +51,6 @@ _EXCHANGE_TYPES = frozenset({"direct", "topic", "fanout"})
 
 class StubProtocolError(RuntimeError):
     """A channel misuse the real broker answers by closing the channel (unknown delivery tag)."""
-
-
-@lru_cache(maxsize=4096)
-def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_match_words(rest, words[i:]) for i in range(len(words) + 1))
-    if not words:
-        return False
-    return (head in ("*", words[0])) and _match_words(rest, words[1:])
-
-
-def topic_matches(pattern: str, routing_key: str) -> bool:
-    """Whether an AMQP topic ``pattern`` matches ``routing_key`` (``*`` one word, ``#`` any)."""
-    return _match_words(
-        tuple(pattern.split(".")) if pattern else (),
-        tuple(routing_key.split(".")) if routing_key else (),
-    )
 
 
 @dataclass(slots=True)

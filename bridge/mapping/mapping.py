@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from bridge.canonical import ENTITY_ENVELOPES, SCHEMA_ID, message_id
@@ -96,6 +97,10 @@ class CompiledMapping:
 
     def apply(self, doc: SourceDocument, *, clock: Clock = _utc_now) -> list[dict[str, Any]]:
         """Map a document to validated canonical envelopes (JSON-ready dicts)."""
+        return [_json_form(model) for model in self.apply_models(doc, clock=clock)]
+
+    def apply_models(self, doc: SourceDocument, *, clock: Clock = _utc_now) -> list[BaseModel]:
+        """Map a document to validated canonical envelope models (``model_dump_json`` for the wire)."""
         scope = Scope(doc.tree, _Facts(doc))
         overrides = {}
         try:
@@ -131,7 +136,7 @@ class CompiledMapping:
                 "correlation_id": correlation,
                 "payload": payload,
             }
-            envelopes.append(self.validate(envelope, doc.label))
+            envelopes.append(self.validate_model(envelope, doc.label))
         return envelopes
 
     def _occurred_at(self, doc: SourceDocument) -> str | None:
@@ -154,6 +159,10 @@ class CompiledMapping:
 
     def validate(self, envelope: dict[str, Any], document: str | None = None) -> dict[str, Any]:
         """Check an envelope against the canonical model; return its JSON form."""
+        return _json_form(self.validate_model(envelope, document))
+
+    def validate_model(self, envelope: dict[str, Any], document: str | None = None) -> BaseModel:
+        """Check an envelope against the canonical model; return the model."""
         model = ENTITY_ENVELOPES[self.entity]
         try:
             parsed = model.model_validate(envelope)
@@ -167,7 +176,7 @@ class CompiledMapping:
             raise ValidationError(
                 f"{where}mapping {self.label}: not a valid {self.entity}: {problems}"
             ) from exc
-        return parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return parsed
 
     # -- from canonical -------------------------------------------------------------------
 
@@ -186,6 +195,10 @@ class CompiledMapping:
         return envelope.get("entity") == self.entity and (
             not self.events or envelope.get("event") in self.events
         )
+
+
+def _json_form(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _compact(timestamp: str) -> str:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -222,7 +223,17 @@ def parse_decimal(value: Any) -> Decimal | None:
         return Decimal(value)
     if isinstance(value, float):
         return Decimal(repr(value))
-    text = str(value).strip().replace(" ", "")
+    return _parse_number_text(str(value))
+
+
+# Quantities and dates repeat across documents (the same few units of measure, today's
+# date): caching the pure text -> value step saves most of their cost on the hot path.
+_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _parse_number_text(raw: str) -> Decimal | None:
+    text = raw.strip().replace(" ", "")
     if not text:
         return None
     if not _SAP_NUMBER.match(text):
@@ -379,10 +390,15 @@ def sap_datetime(date_value: Any, time_value: Any = None, *, tz: str = "UTC") ->
     text = _text(date_value)
     if text is None:
         return None
-    day = _sap_date(text)
+    return _sap_datetime_text(text, _text(time_value), tz)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _sap_datetime_text(date_text: str, time_text: str | None, tz: str) -> str | None:
+    day = _sap_date(date_text)
     if day is None:
         return None
-    clock, extra_days = _sap_time(_text(time_value))
+    clock, extra_days = _sap_time(time_text)
     moment = datetime.combine(day + timedelta(days=extra_days), clock, resolve_timezone(tz))
     return moment.isoformat()
 

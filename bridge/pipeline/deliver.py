@@ -88,13 +88,21 @@ class DeliverStage:
             )
             positions.append(position)
         if items:
-            decisions = self.ledger.deliver(
-                self.route, items, self.sink.write, stateful=getattr(self.sink, "stateful", False)
-            )
-            for position, item, decision in zip(positions, items, decisions, strict=True):
+            for position, item, decision in zip(positions, items, self.deliver(items), strict=True):
                 outcomes[position] = Outcome.forward(decision=str(decision), entity=item.entity)
-                self._count(str(decision), item.entity)
         return [o for o in outcomes if o is not None]
+
+    def deliver(self, items: Sequence[Any]) -> list[Any]:
+        """Write the items' events to the sink through the ledger; one decision per item.
+
+        Raises whatever the ledger or the sink raised (nothing was recorded then).
+        """
+        decisions = self.ledger.deliver(
+            self.route, items, self.sink.write, stateful=getattr(self.sink, "stateful", False)
+        )
+        for item, decision in zip(items, decisions, strict=True):
+            self._count(str(decision), item.entity)
+        return decisions
 
     def _count(self, decision: str, entity: str) -> None:
         if self.metrics is None:

@@ -6,7 +6,9 @@ hash (first 12 hex digits of the bytes' SHA-256) tells apart two different docum
 the same number, so neither is lost, while a re-sent identical document keeps its id. The
 bytes are archived in the ledger before they are published, and :meth:`Ingestor.ingest`
 returns only after the broker confirmed every message. The HTTP and file-port receivers use
-the same path. A document that does not decode is still ingested: the translate stage
+the same path. Each raw message carries the moment it was received: translating it again (a
+redelivery, a replay) then gives the same canonical version even for a document that carries
+no number or creation time of its own. A document that does not decode is still ingested: the translate stage
 dead-letters it with the reason, so nothing is lost.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.broker.messages import Headers, OutMessage
@@ -86,6 +89,16 @@ class Ingestor:
         self.codec_options = codec_options or {}
         self.confirm_timeout = confirm_timeout
         self.metrics = metrics
+        self._last_received = datetime.min.replace(tzinfo=UTC)
+
+    def _received_at(self) -> str:
+        """Now, strictly after the previous document's: a document without a number or a
+        creation time is ordered (and versioned) by it, so no two may share one."""
+        now = datetime.now(UTC)
+        if now <= self._last_received:
+            now = self._last_received + timedelta(microseconds=1)
+        self._last_received = now
+        return now.isoformat(timespec="microseconds")
 
     def prepare(self, items: Sequence[tuple[bytes, str]], system: str) -> list[RawDocument]:
         """Identify documents given as (bytes, origin) pairs."""
@@ -146,5 +159,6 @@ class Ingestor:
                 Headers.DOCUMENT_TYPE: document.document_type,
                 Headers.DOCUMENT_ID: document.document_id,
                 Headers.ORIGIN: document.origin,
+                Headers.RECEIVED_AT: self._received_at(),
             },
         )

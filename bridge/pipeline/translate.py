@@ -2,17 +2,21 @@
 
 Decode with the source system's codec, map with the mapping chosen by (system, document
 type), validate, publish each envelope to the canonical exchange with routing key
-``<entity>.<event>``. A raw message already translated (a redelivery after a crash, a
+``<entity>.<event>`` (or, when deliver runs in the same process, hand them to it directly:
+:mod:`bridge.pipeline.direct`). A raw message already translated (a redelivery after a crash, a
 re-ingest, a replay of a message that was processed meanwhile) is acked without publishing
 again; downstream idempotency covers the remaining window.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from bridge.broker.messages import Delivery, Headers, OutMessage
 from bridge.broker.names import Names
@@ -21,6 +25,7 @@ from bridge.errors import BridgeError, DecodeError, PermanentError, TransientErr
 from bridge.mapping import MappingCatalog
 from bridge.mapping.mapping import ENTITY_KEYS
 from bridge.observability.logging import log_context
+from bridge.pipeline.direct import DirectDelivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 
 __all__ = ["TranslateStage"]
@@ -34,6 +39,25 @@ def business_key(envelope: Mapping[str, Any]) -> str:
     """The entity's business key as one string (``material_id/lot_id`` for lots)."""
     payload = envelope.get("payload", {})
     return "/".join(str(payload.get(k, "")) for k in ENTITY_KEYS.get(envelope.get("entity", ""), ()))
+
+
+def model_business_key(envelope: BaseModel) -> str:
+    """:func:`business_key` of a validated envelope model."""
+    payload = envelope.payload  # type: ignore[attr-defined]
+    keys = ENTITY_KEYS.get(envelope.entity, ())  # type: ignore[attr-defined]
+    return "/".join("" if (v := getattr(payload, k, None)) is None else str(v) for k in keys)
+
+
+def received_clock(delivery: Delivery) -> Callable[[], datetime]:
+    """The moment ingest received the raw message (else now): the time and version of an
+    event whose document has no number or creation time, the same at every translation."""
+    stamp = delivery.header(Headers.RECEIVED_AT)
+    if isinstance(stamp, str):
+        with contextlib.suppress(ValueError):
+            received = datetime.fromisoformat(stamp)
+            if received.tzinfo is not None:
+                return lambda: received
+    return lambda: datetime.now(UTC)
 
 
 class TranslateStage:
@@ -50,6 +74,7 @@ class TranslateStage:
         codec_for: Callable[[str], Codec],
         codec_options: Mapping[str, Mapping[str, Any]] | None = None,
         metrics: Any = None,
+        direct: DirectDelivery | None = None,
     ) -> None:
         self.names = names
         self.queue = names.translate_queue
@@ -58,6 +83,7 @@ class TranslateStage:
         self.codec_for = codec_for
         self.codec_options = codec_options or {}
         self.metrics = metrics
+        self.direct = direct
 
     def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
         """Decide per raw message; TransientError (ledger down) retries the whole batch."""
@@ -68,7 +94,7 @@ class TranslateStage:
                 outcomes.append(Outcome.forward(duplicate=True))
                 continue
             outcomes.append(self._translate(delivery))
-        return outcomes
+        return self.direct.route(outcomes) if self.direct is not None else outcomes
 
     def _translate(self, delivery: Delivery) -> Outcome:
         with log_context(message_id=delivery.message_id, correlation_id=delivery.correlation_id, stage=STAGE):
@@ -99,13 +125,14 @@ class TranslateStage:
                         f"({', '.join(m.name for m in mappings) or 'none'}); exactly one is needed",
                         document=document.label,
                     )
-                for envelope in mappings[0].apply(document):
-                    outputs.append(self._output(envelope, delivery))
+                for envelope in mappings[0].apply_models(document, clock=received_clock(delivery)):
+                    output = self._output(envelope, delivery)
+                    outputs.append(output)
                     facts.append(
                         {
-                            "entity": envelope["entity"],
-                            "business_key": business_key(envelope),
-                            "version": envelope["version"],
+                            "entity": envelope.entity,  # type: ignore[attr-defined]
+                            "business_key": output.headers[Headers.BUSINESS_KEY],
+                            "version": envelope.version,  # type: ignore[attr-defined]
                         }
                     )
         except PermanentError as exc:
@@ -122,25 +149,25 @@ class TranslateStage:
         first = facts[0] if facts else {}
         return Outcome.forward(outputs, system=system, count=len(outputs), **first)
 
-    def _output(self, envelope: Mapping[str, Any], delivery: Delivery) -> OutMessage:
-        entity, event = envelope["entity"], envelope["event"]
-        source = envelope.get("source", {})
+    def _output(self, envelope: Any, delivery: Delivery) -> OutMessage:
+        entity, event, source = envelope.entity, envelope.event, envelope.source
         return OutMessage(
             exchange=self.names.canonical_exchange,
             routing_key=f"{entity}.{event}",
-            body=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-            message_id=envelope["message_id"],
+            # pydantic writes the JSON itself: the same bytes as json.dumps of the JSON form
+            body=envelope.__pydantic_serializer__.to_json(envelope, by_alias=True, exclude_none=True),
+            message_id=envelope.message_id,
             type=f"{entity}.{event}",
-            correlation_id=envelope.get("correlation_id"),
+            correlation_id=envelope.correlation_id,
             content_type="application/json",
             headers={
-                Headers.SOURCE_SYSTEM: source.get("system", ""),
-                Headers.DOCUMENT_TYPE: source.get("document_type", ""),
-                Headers.DOCUMENT_ID: source.get("document_id") or "",
+                Headers.SOURCE_SYSTEM: source.system,
+                Headers.DOCUMENT_TYPE: source.document_type,
+                Headers.DOCUMENT_ID: source.document_id or "",
                 Headers.ENTITY: entity,
                 Headers.EVENT: event,
-                Headers.VERSION: envelope["version"],
-                Headers.BUSINESS_KEY: business_key(envelope),
+                Headers.VERSION: envelope.version,
+                Headers.BUSINESS_KEY: model_business_key(envelope),
                 "x-bridge-raw-message-id": delivery.message_id or "",
             },
         )

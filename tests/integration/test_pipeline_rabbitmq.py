@@ -40,8 +40,14 @@ def tap_for(rabbitmq):
         tap.delete()
 
 
-def test_an_idoc_file_becomes_a_canonical_event_on_mes_events(tmp_path, tap_for):
-    settings = make_settings(tmp_path)
+# direct: translate hands events to deliver in-process (the default when both run in one
+# process); queued: every event crosses the canonical exchange and the route's queue.
+DELIVERY_PATHS = pytest.mark.parametrize("direct", [True, False], ids=["direct", "queued"])
+
+
+@DELIVERY_PATHS
+def test_an_idoc_file_becomes_a_canonical_event_on_mes_events(tmp_path, tap_for, direct):
+    settings = make_settings(tmp_path, direct_delivery=direct)
     with bridge_topology(settings):
         tap = tap_for(settings)
         with running(settings):
@@ -100,10 +106,11 @@ def test_duplicates_and_stale_versions_are_skipped(tmp_path, tap_for):
     ]
 
 
-def test_a_transient_sink_failure_is_retried_and_then_succeeds(tmp_path, tap_for):
+@DELIVERY_PATHS
+def test_a_transient_sink_failure_is_retried_and_then_succeeds(tmp_path, tap_for, direct):
     blocker = tmp_path / "out"
     blocker.write_text("a file where the sink wants a folder")  # the sink cannot create out/sink.jsonl
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, direct_delivery=direct)
     settings = settings.model_copy(
         update={"routes": (settings.routes[1].model_copy(update={"path": blocker / "sink.jsonl"}),)}
     )

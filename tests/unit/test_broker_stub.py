@@ -9,7 +9,8 @@ import pytest
 
 from bridge.broker.messages import OutMessage
 from bridge.broker.names import Names
-from bridge.broker.stub import StubBroker, StubProtocolError, topic_matches
+from bridge.broker.routing import topic_matches
+from bridge.broker.stub import StubBroker, StubProtocolError
 from bridge.broker.topology import Binding, Exchange, Queue, Topology, build_topology
 from bridge.errors import ConfigError, TransientError
 

@@ -73,9 +73,11 @@ def test_environment_variables_override_the_file(tmp_path):
         "BRIDGE_MAPPINGS_DIR": "/etc/bridge/mappings",
         "BRIDGE_HTTP_HOST": "127.0.0.1",
         "BRIDGE_LOG_FORMAT": "",  # empty counts as unset
+        "BRIDGE_DIRECT_DELIVERY": "false",
     }
     settings = load_settings(path, env=env)
     assert settings.http_port == 9100
+    assert settings.broker.direct_delivery is False
     assert (settings.broker.prefetch, settings.broker.batch_size) == (300, 50)
     assert (settings.broker.queue_type, settings.broker.prefix) == ("quorum", "plant1")
     assert (settings.log_level, settings.log_format) == ("DEBUG", "text")

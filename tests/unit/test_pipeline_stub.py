@@ -14,6 +14,7 @@ from bridge.errors import TransientError
 from bridge.ledger import Ledger
 from bridge.mapping import MappingCatalog
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
+from bridge.pipeline.direct import DirectDelivery, DirectRoute
 from bridge.sinks import MesSink
 
 from ..conftest import MAPPINGS
@@ -52,11 +53,12 @@ class FlakySink:
 class Bridge:
     """Ingest, translate and deliver wired to a stub broker, stepped by hand."""
 
-    def __init__(self, tmp_path, sink=None, tiers=(5, 30), in_process_attempts=1) -> None:
+    def __init__(self, tmp_path, sink=None, tiers=(5, 30), in_process_attempts=1, direct_events=None) -> None:
         self.names = Names(prefix="t", mes_exchange="t.mes")
         self.broker = StubBroker()
+        events = direct_events or ("#",)
         self.broker.declare(
-            build_topology(self.names, routes=[Route("mes", "mes", ("#",))], retry_tiers=tiers)
+            build_topology(self.names, routes=[Route("mes", "mes", events)], retry_tiers=tiers)
         )
         self.broker.bind("t.mes.tap", "t.mes", "#")  # the MES side's queue
         self.ledger = Ledger.connect(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
@@ -66,19 +68,21 @@ class Bridge:
         self.ingestor = Ingestor(
             self.names, self.broker.channel(name="ingest"), self.ledger, codec_for=codec_for
         )
-        translate_channel = self.broker.channel(prefetch=100, name="translate")
-        translate_channel.consume(self.names.translate_queue)
-        self.translate = Worker(
-            TranslateStage(self.names, CATALOG, self.ledger, codec_for=codec_for),
-            translate_channel,
-            self.policy,
-        )
         deliver_channel = self.broker.channel(prefetch=100, name="deliver")
         deliver_channel.consume(self.names.deliver_queue("mes"))
         self.sink = sink or MesSink("mes", self.broker.channel(name="sink"), self.names.mes_exchange)
         self.deliver = Worker(
             DeliverStage("mes", self.names.deliver_queue("mes"), self.sink, self.ledger),
             deliver_channel,
+            self.policy,
+        )
+        # direct_events: translate hands events to the deliver stage in-process (bridge run)
+        direct = DirectDelivery([DirectRoute(events, self.deliver.stage)]) if direct_events else None
+        translate_channel = self.broker.channel(prefetch=100, name="translate")
+        translate_channel.consume(self.names.translate_queue)
+        self.translate = Worker(
+            TranslateStage(self.names, CATALOG, self.ledger, codec_for=codec_for, direct=direct),
+            translate_channel,
             self.policy,
         )
 
@@ -237,9 +241,26 @@ def test_an_unexpected_error_on_one_document_dead_letters_it_with_the_details(br
     def explode(self, document, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(CompiledMapping, "apply", explode)
+    monkeypatch.setattr(CompiledMapping, "apply_models", explode)
     bridge.ingest("LOIPRO05_S4HANA_Original.xml")
     bridge.step(bridge.translate)
     [letter] = bridge.broker.messages("t.translate.dlq")
     assert letter.header(Headers.ERROR_CLASS) == "PermanentError"
     assert letter.header(Headers.ERROR_MESSAGE) == "unexpected ZeroDivisionError: division by zero"
+
+
+def test_a_document_without_number_or_date_gets_the_same_version_at_every_translation(bridge):
+    bridge.ingest("MATMAS05_DMC_S1SP02677_finished.xml")  # no DOCNUM, no CREDAT
+    [delivery] = bridge.translate.channel.get_batch(10, 0, block=0)
+    first = bridge.translate.stage.process([delivery])[0].outputs[0]
+    again = bridge.translate.stage.process([delivery])[0].outputs[0]
+    received = delivery.header(Headers.RECEIVED_AT)
+    assert first.headers[Headers.VERSION] == again.headers[Headers.VERSION]
+    assert json.loads(first.body)["occurred_at"] == received
+
+
+def test_ingest_stamps_every_document_with_a_distinct_receipt_time(bridge):
+    bridge.ingest(*["MATMAS05_DMC_S1SP02677_finished.xml", "LOIPRO05_S4HANA_Original.xml"] * 3)
+    stamps = [m.header(Headers.RECEIVED_AT) for m in bridge.broker.messages("t.translate")]
+    assert len(stamps) == 6
+    assert stamps == sorted(set(stamps))
