@@ -157,7 +157,7 @@ class Ledger:
             )
         action = "archive raw payloads"
         with self._transaction(action, write=True) as conn, _database_errors(action):
-            self._sql.run(conn, self._sql.archive, list(rows.values()))
+            self._sql.run_bulk(conn, self._sql.archive, list(rows.values()))
 
     def raw_payload(self, message_id: str) -> RawRecord | None:
         """Return the archived payload of ``message_id``, or ``None`` when it was never archived."""
@@ -381,7 +381,7 @@ class Ledger:
     def _upsert_journal(self, conn: Connection, entries: list[JournalEntry], *, delivery: bool) -> None:
         now = _now()
         rows = [_journal_row(entry, now) for entry in entries]
-        self._sql.run(conn, self._sql.deliver_journal if delivery else self._sql.record_journal, rows)
+        self._sql.run_bulk(conn, self._sql.deliver_journal if delivery else self._sql.record_journal, rows)
 
     def _read_journal(self, action: str, stmt: Select[Any]) -> list[JournalEntry]:
         with self._transaction(action) as conn, _database_errors(action):

@@ -130,6 +130,22 @@ class _Statements:
             return conn.execute(stmt, {name: [row[name] for row in rows] for name in rows[0]})
         return conn.execute(stmt, rows)
 
+    def run_bulk(self, conn: Connection, stmt: Executable, rows: list[dict[str, Any]]) -> None:
+        """Execute ``stmt`` (no result rows) for ``rows`` (not empty, all with the same keys).
+
+        On SQLite the statement is compiled once per column set and the rows go to the driver as
+        tuples: SQLAlchemy's per-row parameter processing costs more than SQLite's insert.
+        """
+        if self.postgres:
+            self.run(conn, stmt, rows)
+            return
+        columns = tuple(rows[0])
+        key = (id(stmt), columns)
+        driver = _DRIVER_STATEMENTS.get(key)
+        if driver is None:
+            driver = _DRIVER_STATEMENTS[key] = _DriverStatement(stmt, conn.dialect, columns)
+        conn.exec_driver_sql(driver.sql, driver.parameters(rows))
+
     def locked_versions(self, conn: Connection, target: str, groups: list[_Group]) -> dict[_Group, str]:
         """Lock the applied-version rows of ``groups`` (in key order) and return their versions."""
         stored: dict[_Group, str] = {}
@@ -141,6 +157,52 @@ class _Statements:
                 params["groups"] = chunk
             stored.update({(e, k): version for e, k, version in conn.execute(self.lock_versions, params)})
         return stored
+
+
+class _DriverStatement:
+    """A bulk statement compiled for one dialect and column set, with its parameters in order.
+
+    Each positional parameter is a row column (through the column type's bind processor, as
+    SQLAlchemy would apply it) or a literal compiled into the statement (``case`` values).
+    """
+
+    def __init__(self, stmt: Executable, dialect: Any, columns: tuple[str, ...]) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(columns))  # type: ignore[call-arg]
+        self.sql = compiled.string
+        self.slots: list[tuple[str | None, Any, Callable[[Any], Any] | None]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if name in columns:
+                self.slots.append((name, None, processor))
+            else:
+                value = bind.effective_value
+                self.slots.append((None, processor(value) if processor else value, None))
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """One tuple per row; processed values are memoised (the rows of a batch share their
+        timestamps)."""
+        memo: dict[tuple[int, Any], Any] = {}
+        out = []
+        for row in rows:
+            values = []
+            for index, (name, literal, processor) in enumerate(self.slots):
+                if name is None:
+                    values.append(literal)
+                    continue
+                value = row[name]
+                if processor is not None and value is not None:
+                    key = (index, value)
+                    if key not in memo:
+                        memo[key] = processor(value)
+                    value = memo[key]
+                values.append(value)
+            out.append(tuple(values))
+        return out
+
+
+# (statement, columns) -> compiled form; the statements are module-level singletons per dialect
+_DRIVER_STATEMENTS: dict[tuple[int, tuple[str, ...]], _DriverStatement] = {}
 
 
 def _lock_versions_pg() -> Executable:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,19 +101,21 @@ class DeliverStage:
         decisions = self.ledger.deliver(
             self.route, items, self.sink.write, stateful=getattr(self.sink, "stateful", False)
         )
-        for item, decision in zip(items, decisions, strict=True):
-            self._count(str(decision), item.entity)
+        if self.metrics is not None:
+            counts = Counter(
+                (str(decision), item.entity) for item, decision in zip(items, decisions, strict=True)
+            )
+            for (decision, entity), n in counts.items():
+                self._count(decision, entity, n)
         return decisions
 
-    def _count(self, decision: str, entity: str) -> None:
-        if self.metrics is None:
-            return
+    def _count(self, decision: str, entity: str, n: int) -> None:
         if decision == "applied":
-            self.metrics.delivered(self.route, entity)
+            self.metrics.delivered(self.route, entity, n)
         elif decision == "duplicate":
-            self.metrics.duplicate_skipped(self.route, entity)
+            self.metrics.duplicate_skipped(self.route, entity, n)
         elif decision == "stale":
-            self.metrics.stale_skipped(self.route, entity)
+            self.metrics.stale_skipped(self.route, entity, n)
 
     def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         """The ledger already recorded deliveries in the sink's transaction."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -177,22 +178,25 @@ class TranslateStage:
         from bridge.ledger import JournalEntry
 
         entries = []
+        duplicates = 0
+        received: Counter[tuple[str, Any]] = Counter()
+        translated: Counter[tuple[str, str]] = Counter()
         for delivery, outcome in zip(batch, outcomes, strict=True):
             if outcome.note.get("duplicate"):
-                if self.metrics:
-                    self.metrics.duplicate_skipped(STAGE, "unknown")
+                duplicates += 1
                 continue
             status = {
                 OutcomeKind.FORWARD: "translated",
                 OutcomeKind.RETRY: "failed",
                 OutcomeKind.DEAD_LETTER: "dead_lettered",
             }[outcome.kind]
+            system = str(outcome.note.get("system", ""))
             entries.append(
                 JournalEntry(
                     message_id=delivery.message_id or "",
                     stage=STAGE,
                     status=status,
-                    source_system=str(outcome.note.get("system", "")),
+                    source_system=system,
                     document_type=str(delivery.header(Headers.DOCUMENT_TYPE) or ""),
                     document_key=str(delivery.header(Headers.DOCUMENT_ID) or ""),
                     entity=outcome.note.get("entity"),
@@ -202,13 +206,15 @@ class TranslateStage:
                     correlation_id=delivery.correlation_id,
                 )
             )
-            if self.metrics:
-                self.metrics.received(str(outcome.note.get("system", "")), outcome.note.get("entity"), STAGE)
-            if self.metrics and outcome.kind is OutcomeKind.FORWARD:
-                self.metrics.translated(
-                    str(outcome.note.get("system", "")),
-                    str(outcome.note.get("entity", "")),
-                    int(outcome.note.get("count", 0)),
-                )
+            received[(system, outcome.note.get("entity"))] += 1
+            if outcome.kind is OutcomeKind.FORWARD:
+                translated[(system, str(outcome.note.get("entity", "")))] += int(outcome.note.get("count", 0))
         if entries:
             self.ledger.record(entries)
+        if self.metrics:  # one update per label set and batch, not per message
+            if duplicates:
+                self.metrics.duplicate_skipped(STAGE, "unknown", duplicates)
+            for (system, entity), n in received.items():
+                self.metrics.received(system, entity, STAGE, n)
+            for (system, entity), n in translated.items():
+                self.metrics.translated(system, entity, n)
