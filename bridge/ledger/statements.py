@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -103,6 +103,8 @@ class _Statements:
     record_journal: Executable
     deliver_journal: Executable
     lock_versions: Executable
+    # (id of one of the statements above, columns) -> its driver-level form (SQLite bulk writes)
+    compiled: dict[tuple[int, tuple[str, ...]], _DriverStatement] = field(default_factory=dict, compare=False)
 
     @classmethod
     def for_dialect(cls, dialect: str) -> _Statements:
@@ -140,10 +142,10 @@ class _Statements:
             self.run(conn, stmt, rows)
             return
         columns = tuple(rows[0])
-        key = (id(stmt), columns)
-        driver = _DRIVER_STATEMENTS.get(key)
+        key = (id(stmt), columns)  # stmt is one of this object's own: its id stays unique
+        driver = self.compiled.get(key)
         if driver is None:
-            driver = _DRIVER_STATEMENTS[key] = _DriverStatement(stmt, conn.dialect, columns)
+            driver = self.compiled[key] = _DriverStatement(stmt, conn.dialect, columns)
         conn.exec_driver_sql(driver.sql, driver.parameters(rows))
 
     def locked_versions(self, conn: Connection, target: str, groups: list[_Group]) -> dict[_Group, str]:
@@ -199,10 +201,6 @@ class _DriverStatement:
                 values.append(value)
             out.append(tuple(values))
         return out
-
-
-# (statement, columns) -> compiled form; the statements are module-level singletons per dialect
-_DRIVER_STATEMENTS: dict[tuple[int, tuple[str, ...]], _DriverStatement] = {}
 
 
 def _lock_versions_pg() -> Executable:
