@@ -9,6 +9,10 @@ from pydantic import ValidationError
 
 from bridge.canonical import OrderEnvelope, parse_envelope
 from bridge.canonical.schema_export import export_schemas
+from bridge.codecs import codec_for
+from bridge.mapping import MappingCatalog
+
+from ..conftest import MAPPINGS
 
 ORDER = {
     "schema": "bridge.canonical/v1",
@@ -94,3 +98,18 @@ def test_schema_export_writes_one_file_per_entity(tmp_path):
     report = json.loads((tmp_path / "report.schema.json").read_text())
     assert report["properties"]["entity"]["const"] == "report"
     assert report["$defs"]["Quantity"]["properties"]["value"]["type"] == "string"
+
+
+@pytest.mark.parametrize(
+    "sample",
+    ["LOIPRO05_S4HANA_Original.xml", "MATMAS05_3PL_material_master.xml", "BATMAS03_example.xml"],
+)
+def test_the_wire_json_is_the_json_form_dumped_compactly(sample):
+    """Translate sends pydantic's own JSON: the same bytes as json.dumps of the JSON form."""
+    catalog = MappingCatalog.load(MAPPINGS)
+    [document] = codec_for("sap").decode((MAPPINGS / "sap" / "cases" / sample).read_bytes(), origin=sample)
+    [mapping] = catalog.for_document(document.system, document.document_type, document.extension)
+    [model] = mapping.apply_models(document)
+    wire = model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_none=True)
+    form = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert wire == json.dumps(form, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
