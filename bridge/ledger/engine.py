@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,7 +33,7 @@ from sqlalchemy.pool import StaticPool
 from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
 from bridge.ledger import migrations
 
-_SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=5000")
+_SQLITE_PRAGMAS = ("busy_timeout=5000", "synchronous=NORMAL", "foreign_keys=ON")
 _SQLITE_BUSY_SECONDS = 5
 _PG_CONNECT_TIMEOUT_SECONDS = 5
 
@@ -87,6 +89,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         try:
             for pragma in _SQLITE_PRAGMAS:
                 cursor.execute(f"PRAGMA {pragma}")
+            _use_wal(cursor)
         finally:
             cursor.close()
 
@@ -96,6 +99,21 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         # database is waited for (busy_timeout) instead of failing on lock upgrade.
         immediate = conn.get_execution_options().get(migrations.WRITE_LOCK, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (it stays so). Several processes opening a new file at once can
+    see SQLITE_BUSY here without the busy handler being consulted, so the switch is retried."""
+    deadline = time.monotonic() + _SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _require_current(engine: Engine) -> None:
