@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +24,24 @@ def data_dir() -> Path:
 def mappings_dir() -> Path:
     """The shipped mappings folder."""
     return MAPPINGS
+
+
+def all_at_once(*actions: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
+    """Run the actions in threads released together; their results and what they raised."""
+    barrier = threading.Barrier(len(actions))
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(action: Callable[[], Any]) -> None:
+        barrier.wait()
+        try:
+            results.append(action())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +11,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from bridge.errors import ConfigError
 from bridge.ledger import LATEST_VERSION, Decision, DeliveryItem, JournalEntry, Ledger, RawRecord, migrate
+
+from ..conftest import all_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -74,21 +75,7 @@ def test_migrations_create_the_tables_inside_the_given_schema_only(
 
 
 def test_processes_migrating_at_once_apply_each_step_once(postgres_url: str, schema: str) -> None:
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            Ledger.connect(postgres_url, schema=schema).close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = all_at_once(*[lambda: Ledger.connect(postgres_url, schema=schema).close()] * 4)
     assert errors == []
     with Ledger.connect(postgres_url, schema=schema, migrate=False) as ledger:
         assert ledger.schema_version() == LATEST_VERSION
@@ -147,20 +134,14 @@ def test_concurrent_deliveries_of_the_same_key_apply_once(postgres_url: str, sch
     first = Ledger.connect(postgres_url, schema=schema)
     second = Ledger.connect(postgres_url, schema=schema)
     writer = Writer(delay=0.3)
-    barrier = threading.Barrier(2)
-    results: list[list[Decision]] = []
 
-    def run(ledger: Ledger, message_id: str) -> None:
-        barrier.wait()
-        results.append(
-            ledger.deliver("mes", [item(message_id, "7"), item(f"{message_id}-own", "1", message_id)], writer)
+    def deliver(ledger: Ledger, message_id: str) -> list[Decision]:
+        return ledger.deliver(
+            "mes", [item(message_id, "7"), item(f"{message_id}-own", "1", message_id)], writer
         )
 
-    threads = [threading.Thread(target=run, args=(lg, m)) for lg, m in ((first, "a"), (second, "b"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = all_at_once(lambda: deliver(first, "a"), lambda: deliver(second, "b"))
+    assert errors == []
     first.close()
     second.close()
 

@@ -29,6 +29,8 @@ from bridge.ledger import (
 from bridge.ledger.engine import _typed_error
 from bridge.ledger.models import LedgerBase
 
+from ..conftest import all_at_once
+
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
@@ -85,21 +87,7 @@ def test_migrating_again_applies_nothing(ledger: Ledger, url: str) -> None:
 
 
 def test_processes_migrating_at_once_apply_each_step_once(url: str) -> None:
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            Ledger.connect(url).close()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = all_at_once(*[lambda: Ledger.connect(url).close()] * 4)
     assert errors == []
     with Ledger.connect(url, migrate=False) as ledger, ledger.engine.connect() as conn:
         versions = conn.execute(text("SELECT version FROM bridge_schema_version")).scalars().all()
@@ -413,18 +401,11 @@ def test_delivery_orders_long_numeric_versions_by_value(ledger: Ledger) -> None:
 def test_concurrent_deliveries_of_the_same_key_apply_once(url: str) -> None:
     first, second = Ledger.connect(url), Ledger.connect(url)
     writer = Writer(delay=0.2)
-    barrier = threading.Barrier(2)
-    results: list[list[Decision]] = []
-
-    def run(ledger: Ledger, message_id: str) -> None:
-        barrier.wait()
-        results.append(ledger.deliver("mes", [item(message_id, "7")], writer))
-
-    threads = [threading.Thread(target=run, args=(lg, m)) for lg, m in ((first, "a"), (second, "b"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = all_at_once(
+        lambda: first.deliver("mes", [item("a", "7")], writer),
+        lambda: second.deliver("mes", [item("b", "7")], writer),
+    )
+    assert errors == []
     first.close()
     second.close()
 
