@@ -202,18 +202,22 @@ class SourceSettings(BaseModel):
     """One source ERP system.
 
     Attributes:
-        timezone: IANA zone of the system's local timestamps (e.g. ``Asia/Shanghai``).
+        timezone: IANA zone of the system's local timestamps (e.g. ``Asia/Shanghai``). When
+            set, it wins over the ``source.timezone`` of every mapping of this system (and the
+            zone of reverse mappings to it); when not set, each mapping's own zone stands.
         definitions: extra files or folders of document definitions (SAP WE60 parser files).
     """
 
     model_config = _MODEL
 
-    timezone: str = "UTC"
+    timezone: str | None = None
     definitions: tuple[Path, ...] = ()
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -70,6 +70,16 @@ def codec_options(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
+def source_timezones(settings: Settings) -> dict[str, str]:
+    """The zones set explicitly per source system (they win over the mappings' own)."""
+    return {system: source.timezone for system, source in settings.sources.items() if source.timezone}
+
+
+def load_catalog(settings: Settings) -> MappingCatalog:
+    """The mappings these settings name, compiled with the source systems' zones."""
+    return MappingCatalog.load(Path(settings.mappings_dir), timezones=source_timezones(settings))
+
+
 @dataclass
 class Runtime:
     """The running bridge in this process."""
@@ -97,7 +107,7 @@ class Runtime:
         topology = topology_for(settings)
         declare_topology(settings.amqp_url, topology)
         self.ledger = Ledger.connect(settings.database_url)
-        catalog = MappingCatalog.load(Path(settings.mappings_dir))
+        catalog = load_catalog(settings)
         self.connection = AmqpConnection(
             settings.amqp_url,
             heartbeat=settings.broker.heartbeat_s,

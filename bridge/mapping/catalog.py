@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,8 +47,14 @@ class MappingCatalog:
     lookups: dict[str, LookupTable] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> MappingCatalog:
-        """Load and compile every mapping; all problems are reported together."""
+    def load(cls, directory: Path | None = None, *, timezones: Mapping[str, str] | None = None) -> MappingCatalog:
+        """Load and compile every mapping; all problems are reported together.
+
+        Args:
+            directory: the mappings folder (default :func:`default_mappings_dir`).
+            timezones: zones configured per ERP system (``sources.<system>.timezone``); they
+                win over the mappings' own ``source.timezone``.
+        """
         directory = directory or default_mappings_dir()
         if not directory.is_dir():
             raise ConfigError(
@@ -59,7 +65,7 @@ class MappingCatalog:
         problems: list[str] = []
         for path in mapping_files(directory):
             try:
-                mapping = load_mapping(path, lookups)
+                mapping = load_mapping(path, lookups, timezones=timezones)
             except MappingDefinitionError as exc:
                 problems.append(str(exc))
                 continue

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 
 from bridge.canonical import ENTITY_EVENTS
-from bridge.errors import MappingDefinitionError
+from bridge.errors import ConfigError, MappingDefinitionError
 from bridge.mapping.compiler import (
     CompileContext,
     compile_expression,
@@ -54,14 +54,35 @@ def schema_errors(data: Any, file: str) -> list[str]:
     return messages
 
 
-def load_mapping(path: Path, shared_lookups: Mapping[str, LookupTable] | None = None) -> CompiledMapping:
-    """Read, validate and compile one mapping file."""
+def load_mapping(
+    path: Path,
+    shared_lookups: Mapping[str, LookupTable] | None = None,
+    *,
+    timezones: Mapping[str, str] | None = None,
+) -> CompiledMapping:
+    """Read, validate and compile one mapping file (``timezones``: see :func:`compile_mapping`)."""
     data = load_yaml_file(path)
-    return compile_mapping(data, str(path), shared_lookups or {})
+    return compile_mapping(data, str(path), shared_lookups or {}, timezones=timezones)
 
 
-def compile_mapping(data: Any, file: str, shared_lookups: Mapping[str, LookupTable]) -> CompiledMapping:
-    """Validate mapping data (from YAML) and compile it."""
+def compile_mapping(
+    data: Any,
+    file: str,
+    shared_lookups: Mapping[str, LookupTable],
+    *,
+    timezones: Mapping[str, str] | None = None,
+) -> CompiledMapping:
+    """Validate mapping data (from YAML) and compile it.
+
+    Args:
+        data: the parsed YAML.
+        file: where it came from, for messages.
+        shared_lookups: the tables of ``mappings/lookups/``.
+        timezones: zones set explicitly for ERP systems (``sources.<system>.timezone`` in the
+            bridge configuration). The zone of the mapping's ERP system (its source system, or
+            the target system of a reverse mapping) wins over the mapping's ``source.timezone``;
+            without one, the mapping's zone (default UTC) stands.
+    """
     if not isinstance(data, Mapping):
         raise MappingDefinitionError(f"{file}: a mapping file holds one YAML object")
     version = data.get("version")
@@ -84,6 +105,14 @@ def compile_mapping(data: Any, file: str, shared_lookups: Mapping[str, LookupTab
         resolve_timezone(timezone)
     except TransformError as exc:
         raise MappingDefinitionError(f"{file}: source.timezone: {exc}") from None
+    system = str(source["system"] if to_canonical else target["system"])
+    configured = (timezones or {}).get(system)
+    if configured:
+        try:
+            resolve_timezone(configured)
+        except TransformError as exc:
+            raise ConfigError(f"sources.{system}.timezone: {exc}") from None
+        timezone = configured
     ctx = CompileContext(
         mapping=str(data["mapping"]),
         file=file,

@@ -44,7 +44,7 @@ def test_without_a_file_or_environment_the_defaults_apply():
 
 def test_the_shipped_example_file_is_valid():
     settings = load_settings(ROOT / "bridge.example.yaml", env={})
-    assert settings.sources["sap"].timezone == "Europe/Berlin"
+    assert settings.sources["sap"].timezone == "Asia/Shanghai"
     assert [route.name for route in settings.routes] == ["mes", "order-audit"]
     assert settings.routes[1].path == Path("out/order-audit.jsonl")
 
