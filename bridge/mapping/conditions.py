@@ -66,14 +66,25 @@ _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 
 _RE2_HINTS = (
-    ("invalid escape sequence: \\Z", "write \\z for the end of the text"),
-    ("invalid escape sequence: \\", "backreferences (\\1) and Python-only escapes are not supported"),
     ("invalid perl operator: (?P", "named backreferences (?P=name) are not supported"),
     ("invalid perl operator: (?=", "lookahead is not supported"),
     ("invalid perl operator: (?!", "lookahead is not supported"),
     ("invalid perl operator: (?<", "lookbehind is not supported"),
     ("bad repetition operator", "possessive repetition (a++) is not supported"),
 )
+_BAD_ESCAPE = "invalid escape sequence: \\"
+
+
+def _hint(reason: str) -> str | None:
+    """What a Python user needs to know about an RE2 compile error."""
+    if reason.startswith(_BAD_ESCAPE):
+        escaped = reason[len(_BAD_ESCAPE) : len(_BAD_ESCAPE) + 1]
+        if escaped.isdigit():
+            return "backreferences are not supported"
+        if escaped == "Z":
+            return "write \\z for the end of the text"
+        return "RE2 has no such escape; write \\x{...} for a code point"
+    return next((hint for prefix, hint in _RE2_HINTS if reason.startswith(prefix)), None)
 
 
 def compile_pattern(pattern: str, where: str) -> Any:
@@ -88,7 +99,7 @@ def compile_pattern(pattern: str, where: str) -> Any:
         except re2.error as exc:
             raw = exc.args[0] if exc.args else ""
             reason = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-            hint = next((h for prefix, h in _RE2_HINTS if reason.startswith(prefix)), None)
+            hint = _hint(reason)
             if hint:
                 reason = f"{reason} ({hint})"
         except UnicodeEncodeError:
