@@ -31,7 +31,7 @@ import re2
 from bridge.errors import MappingDefinitionError, MappingError
 from bridge.mapping.numbers import MalformedNumber, read_exact
 from bridge.mapping.paths import Scope, compile_path
-from bridge.mapping.scalars import SCALAR_TYPES, TransformError, not_a_field
+from bridge.mapping.scalars import SCALAR_TYPES, TransformError, ascii_digits, not_a_field
 
 __all__ = ["Predicate", "compile_condition"]
 
@@ -79,7 +79,7 @@ def _hint(reason: str) -> str | None:
     """What a Python user needs to know about an RE2 compile error."""
     if reason.startswith(_BAD_ESCAPE):
         escaped = reason[len(_BAD_ESCAPE) : len(_BAD_ESCAPE) + 1]
-        if escaped.isdigit():
+        if ascii_digits(escaped):
             return "backreferences are not supported"
         if escaped == "Z":
             return "write \\z for the end of the text"

@@ -190,6 +190,8 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
                     return _leaf(_walk_one(node, keys), text)
                 if value.__class__ is str:
                     return value or None
+                if value is None:
+                    return None
                 if type(value) is list:
                     value = value[0] if value else None
                     if value.__class__ is str:
@@ -200,7 +202,7 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
 
             def one(node: Any, scope: Scope) -> Any:
                 value = _walk_one(node, keys)
-                return value if value.__class__ is str else _leaf(value, text)
+                return value if value is None or value.__class__ is str else _leaf(value, text)
 
         def every(node: Any, scope: Scope) -> list[Any]:
             return _walk_all(node, keys)
@@ -216,7 +218,7 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
             if start is None:
                 return None
             value = _walk_one(start, keys)
-            return value if value.__class__ is str else _leaf(value, text)
+            return value if value is None or value.__class__ is str else _leaf(value, text)
 
         def every(node: Any, scope: Scope) -> list[Any]:
             start = choose(node, scope)

@@ -483,6 +483,8 @@ def to_iso_date(value: Any, *, tz: str = "UTC") -> str | None:
 def to_sap_time(value: Any, *, tz: str = "UTC", separator: str = "") -> str | None:
     """An ISO date-time converted to ``tz``, as SAP ``HHMMSS`` (``HH:MM:SS`` with separator ":").
 
+    SAP times hold whole seconds: a fraction of a second is not written.
+
     YAML: ``EXEC_FIN_TIME: {path: payload.finished_at, transform: {name: to_sap_time, separator: ":"}}``
     """
     text = _text(value)
