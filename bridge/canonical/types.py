@@ -126,7 +126,9 @@ def first_non_ascii_digit(text: str) -> str | None:
 
 def _to_decimal(value: Any) -> Decimal:
     if value.__class__ is str:
-        return _decimal_from_text(value)
+        if len(value) <= _CACHEABLE_TEXT:
+            return _decimal_from_text(value)
+        return _decimal_from_text.__wrapped__(value)
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool):
@@ -141,14 +143,18 @@ def _to_decimal(value: Any) -> Decimal:
             )
         result = Decimal(value)
     elif isinstance(value, str):
-        return _decimal_from_text(str(value))
+        return _decimal_from_text.__wrapped__(str(value))
     else:
         raise ValueError(f"a {type(value).__name__} is not a decimal number")
     normalise_decimal(result)  # refuses what cannot be carried exactly
     return result
 
 
-# Quantities repeat across documents (the same few values): cache the text -> value step.
+# Quantities repeat across documents (the same few values): cache the text -> value step, for
+# short texts only (a cache keeps its keys; a hostile envelope could pin megabytes otherwise).
+_CACHEABLE_TEXT = 64
+
+
 @lru_cache(maxsize=4096)
 def _decimal_from_text(raw: str) -> Decimal:
     text = raw.strip()

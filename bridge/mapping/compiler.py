@@ -23,6 +23,7 @@ from bridge.mapping.transforms import (
     TransformError,
     check_options,
     get_transform,
+    resolve_timezone,
     transform_arity,
     transform_options,
 )
@@ -423,8 +424,6 @@ def _bind_transform(call: Any, ctx: CompileContext, where: str, inputs: int) -> 
     try:
         check_options(func, options)
         if "tz" in options:
-            from bridge.mapping.transforms import resolve_timezone
-
             resolve_timezone(str(options["tz"]))
     except TransformError as exc:
         raise MappingDefinitionError(f"{where}: transform {name}: {exc}") from None

@@ -179,7 +179,8 @@ def _comparison(
     if op in ("equals", "not_equals", "in", "not_in"):
         if op in ("in", "not_in") and not isinstance(operand, list):
             raise MappingDefinitionError(f"{where}: {op} takes a list")
-        targets = frozenset(_operand_text(v, where) for v in (operand if isinstance(operand, list) else [operand]))
+        operands = operand if isinstance(operand, list) else [operand]
+        targets = frozenset(_operand_text(v, where) for v in operands)
         negate = op.startswith("not_")
 
         def matches_any(node: Any, scope: Scope) -> bool:

@@ -23,7 +23,7 @@ from bridge.canonical.types import (
     first_non_ascii_digit,
     normalise_decimal,
 )
-from bridge.mapping.scalars import TransformError, not_a_field
+from bridge.mapping.scalars import CACHEABLE_TEXT, TransformError, not_a_field
 
 __all__ = ["MalformedNumber", "canonical_number", "fixed_point", "negated", "read_exact", "read_number"]
 
@@ -89,8 +89,12 @@ def _canonical(number: Decimal) -> str:
         raise MalformedNumber(str(exc)) from None
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def _read_text(raw: str) -> tuple[Decimal, str] | None:
+    return _read_cached(raw) if len(raw) <= CACHEABLE_TEXT else _read_cached.__wrapped__(raw)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _read_cached(raw: str) -> tuple[Decimal, str] | None:
     number = read_exact(raw)
     return None if number is None else (number, _canonical(number))
 

@@ -2,11 +2,13 @@
 
 A path is dotted names (``E1AFKOL.E1JSTKL.STAT``, ``payload.order_id``) walked from the current
 element. A list on the way is entered element by element: a single-value read takes the first
-element, an all-values read takes every one. A single-value read (``one``) must end at a field:
-when it reaches a segment or a list instead, it raises a MappingError naming the path and
-saying so, rather than handing a subtree on as if it were a value. Prefixes: ``$root.`` (the document), ``$parent.``
+element, an all-values read takes every one. Prefixes: ``$root.`` (the document), ``$parent.``
 (the element around the current foreach element; repeatable), ``$doc.`` (source facts) and the
 lone ``$index`` (1-based position in the current foreach). An empty string counts as absent.
+
+A single-value read (``one``) must end at a field: when it reaches a segment, an object or a
+list instead (``<AUFNR>208277437<B>9</B></AUFNR>`` makes AUFNR a segment), it raises a
+MappingError naming the path and saying so, rather than handing the subtree on as a value.
 """
 
 from __future__ import annotations

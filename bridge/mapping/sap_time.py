@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bridge.mapping.scalars import TransformError, ascii_digits, first_non_ascii_digit
+from bridge.mapping.scalars import CACHEABLE_TEXT, TransformError, ascii_digits, first_non_ascii_digit
 
 __all__ = [
     "in_zone",
@@ -73,8 +73,15 @@ def _sap_time(text: str | None) -> tuple[time, int]:
         raise TransformError(f"{text!r} is not a valid time: {exc}") from exc
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def sap_moment(date_text: str, time_text: str | None, tz: str) -> str | None:
+    """SAP date + time read in zone ``tz``, as ISO 8601 with offset (see :func:`_sap_moment`)."""
+    if len(date_text) > CACHEABLE_TEXT or (time_text is not None and len(time_text) > CACHEABLE_TEXT):
+        return _sap_moment.__wrapped__(date_text, time_text, tz)
+    return _sap_moment(date_text, time_text, tz)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _sap_moment(date_text: str, time_text: str | None, tz: str) -> str | None:
     """SAP date + time read in zone ``tz``, as ISO 8601 with offset; None for an empty date.
 
     ``99991231`` + ``240000`` (SAP's "valid forever") is refused: its moment is

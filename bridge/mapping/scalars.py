@@ -17,6 +17,7 @@ from typing import Any
 from bridge.canonical.types import first_non_ascii_digit
 
 __all__ = [
+    "CACHEABLE_TEXT",
     "SCALAR_TYPES",
     "TransformError",
     "ascii_digits",
@@ -24,6 +25,10 @@ __all__ = [
     "not_a_field",
     "scalar_text",
 ]
+
+#: Texts longer than this bypass the value caches: a cache keeps its keys, and a hostile
+#: document could otherwise pin megabytes of leading zeros in it. Real values are far shorter.
+CACHEABLE_TEXT = 64
 
 #: The leaf types a tree may hold (str subclasses such as lxml's smart strings count as str).
 SCALAR_TYPES = (str, int, float, Decimal)  # bool is an int

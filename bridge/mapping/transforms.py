@@ -36,7 +36,7 @@ from bridge.mapping.sap_time import (
     sap_time_text,
 )
 from bridge.mapping.sap_time import sap_date as _sap_date
-from bridge.mapping.scalars import SCALAR_TYPES, TransformError, ascii_digits, not_a_field
+from bridge.mapping.scalars import CACHEABLE_TEXT, SCALAR_TYPES, TransformError, ascii_digits, not_a_field
 from bridge.mapping.scalars import scalar_text as _text
 
 __all__ = [
@@ -93,9 +93,15 @@ def transform_arity(func: TransformFunc) -> tuple[int, int | None]:
     return required, None if has_var else len(params)
 
 
-#: Inclusive limits of the integer options: a width beyond them is a mapping mistake, and an
-#: unbounded one would let one YAML line allocate gigabytes (``alpha_pad`` to 10**9 places).
-OPTION_RANGES: dict[str, tuple[int, int]] = {"length": (1, 4096), "places": (0, MAX_DECIMAL_PLAIN_DIGITS)}
+#: Widest text a transform option may ask for (``alpha_pad`` length, a template's width): more
+#: is a mapping mistake, and no bound would let one YAML line allocate gigabytes.
+MAX_WIDTH = 4096
+
+#: Inclusive limits of the integer options.
+OPTION_RANGES: dict[str, tuple[int, int]] = {
+    "length": (1, MAX_WIDTH),
+    "places": (0, MAX_DECIMAL_PLAIN_DIGITS),
+}
 
 _FORMAT_NUMBER = re.compile(r"[0-9]+")
 
@@ -157,7 +163,8 @@ def _check_format(format: str) -> None:
             )
         if conversion not in (None, "s"):
             raise TransformError(f"format {format!r}: the conversion !{conversion} is not allowed")
-        if "{" in (spec or "") or any(int(n) > 4096 for n in _FORMAT_NUMBER.findall(spec or "")):
+        widths = _FORMAT_NUMBER.findall(spec or "")
+        if "{" in (spec or "") or any(len(n) > 4 or int(n) > MAX_WIDTH for n in widths):
             raise TransformError(f"format {format!r}: the format spec {spec!r} is not allowed")
 
 
@@ -394,7 +401,9 @@ def sap_date(value: Any) -> str | None:
     YAML: ``required_on: {path: BDTER, transform: sap_date}``
     """
     text = _text(value)
-    return _sap_date_iso(text) if text is not None else None
+    if text is None:
+        return None
+    return _sap_date_iso(text) if len(text) <= CACHEABLE_TEXT else _sap_date_iso.__wrapped__(text)
 
 
 @lru_cache(maxsize=4096)  # dates repeat across documents (today, the order's due date)

@@ -305,3 +305,16 @@ def test_property_integers_are_exact_or_refused(number):
             Quantity(value=number, unit="EA")
         with pytest.raises(TransformError):
             t.decimal(number)
+
+
+def test_long_number_texts_are_read_but_not_kept_in_the_cache():
+    from bridge.canonical import types
+    from bridge.mapping import numbers
+
+    padded = "0" * 100_000 + "1.5"
+    numbers._read_cached.cache_clear()
+    types._decimal_from_text.cache_clear()
+    assert t.decimal(padded) == "1.5"
+    assert Quantity(value=padded, unit="EA").model_dump(mode="json")["value"] == "1.5"
+    assert numbers._read_cached.cache_info().currsize == 0
+    assert types._decimal_from_text.cache_info().currsize == 0

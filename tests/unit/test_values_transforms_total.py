@@ -171,6 +171,7 @@ def test_a_node_given_to_a_transform_is_refused_never_rendered_with_str(name, va
         pytest.param("{name: template, format: '{0!r}'}", "conversion !r", id="repr"),
         pytest.param("{name: template, format: '{0:{1}}'}", "format spec", id="nested spec"),
         pytest.param("{name: template, format: '{0:>999999999}'}", "format spec", id="huge width"),
+        pytest.param("{name: template, format: '{0:>" + "9" * 5000 + "}'}", "format spec", id="5000-digit width"),
         pytest.param("{name: template, format: '{0'}", "not a template", id="unclosed"),
         pytest.param("{name: iso_datetime, tz: Asia}", "unknown time zone 'Asia'", id="zone folder"),
         pytest.param("{name: iso_datetime, tz: 8}", "option tz must be text", id="zone number"),
