@@ -18,9 +18,12 @@ from bridge.errors import MappingDefinitionError, MappingError
 from bridge.mapping.conditions import compile_condition
 from bridge.mapping.lookups import LookupTable, table_from_data
 from bridge.mapping.paths import Scope, compile_path
+from bridge.mapping.scalars import SCALAR_TYPES, not_a_field
 from bridge.mapping.transforms import (
     TransformError,
+    check_options,
     get_transform,
+    resolve_timezone,
     transform_arity,
     transform_options,
 )
@@ -227,11 +230,17 @@ def _compile_source(
             return (lambda node, scope: (first(node, scope), second(node, scope))), True
         return (lambda node, scope: tuple(get(node, scope) for get in getters)), True
     if source == "concat":
-        getters = [_input(item, ctx, at)[0] for item in _as_list(raw, at, source)]
+        inputs = [_input(item, ctx, at) for item in _as_list(raw, at, source)]
         separator = str(spec.get("separator", ""))
 
         def concat(node: Any, scope: Scope) -> Any:
-            parts = [str(v) for get in getters if (v := get(node, scope)) is not None]
+            parts = []
+            for get, described in inputs:
+                value = get(node, scope)
+                if value.__class__ is str:
+                    parts.append(value)
+                elif value is not None:
+                    parts.append(_as_text(value, described))
             return separator.join(parts) if parts else None
 
         return concat, False
@@ -259,6 +268,13 @@ def _compile_source(
 
         return chain, False
     return _compile_foreach(spec, ctx, at), False
+
+
+def _as_text(value: Any, described: str) -> str:
+    """A scalar input as text; an expression that produced an object or list is refused."""
+    if isinstance(value, SCALAR_TYPES):
+        return str(value)
+    raise MappingError(not_a_field(value), path=described)
 
 
 def _as_list(raw: Any, where: str, key: str) -> list[Any]:
@@ -405,13 +421,12 @@ def _bind_transform(call: Any, ctx: CompileContext, where: str, inputs: int) -> 
         raise MappingDefinitionError(
             f"{where}: transform {name} takes {expected} input(s), this gives it {inputs}"
         )
-    if "tz" in options:
-        from bridge.mapping.transforms import resolve_timezone
-
-        try:
+    try:
+        check_options(func, options)
+        if "tz" in options:
             resolve_timezone(str(options["tz"]))
-        except TransformError as exc:
-            raise MappingDefinitionError(f"{where}: transform {name}: {exc}") from None
+    except TransformError as exc:
+        raise MappingDefinitionError(f"{where}: transform {name}: {exc}") from None
     return partial(func, **options) if options else func
 
 

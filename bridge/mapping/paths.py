@@ -5,6 +5,10 @@ element. A list on the way is entered element by element: a single-value read ta
 element, an all-values read takes every one. Prefixes: ``$root.`` (the document), ``$parent.``
 (the element around the current foreach element; repeatable), ``$doc.`` (source facts) and the
 lone ``$index`` (1-based position in the current foreach). An empty string counts as absent.
+
+A single-value read (``one``) must end at a field: when it reaches a segment, an object or a
+list instead (``<AUFNR>208277437<B>9</B></AUFNR>`` makes AUFNR a segment), it raises a
+MappingError naming the path and saying so, rather than handing the subtree on as a value.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.errors import MappingDefinitionError
+from bridge.errors import MappingDefinitionError, MappingError
+from bridge.mapping.scalars import SCALAR_TYPES, not_a_field
 
 __all__ = ["CompiledPath", "Scope", "compile_path"]
 
@@ -55,6 +60,17 @@ def _walk_one(node: Any, keys: tuple[str, ...]) -> Any:
     if type(node) is list:
         node = node[0] if node else None
     return None if node == "" else node
+
+
+def _leaf(value: Any, text: str) -> Any:
+    """``value`` when it is a field's value (or None); MappingError when it is a node."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, SCALAR_TYPES):
+        return value
+    raise MappingError(not_a_field(value), path=text)
 
 
 def _walk_all(node: Any, keys: tuple[str, ...]) -> list[Any]:
@@ -100,7 +116,8 @@ def _walk_elements(node: Any, keys: tuple[str, ...]) -> list[tuple[Any, tuple[An
 
 @dataclass(frozen=True, slots=True)
 class CompiledPath:
-    """A path compiled once: ``one`` reads a value, ``all`` every value, ``elements`` for foreach."""
+    """A path compiled once: ``one`` reads a field's value, ``all`` every value (fields or
+    segments, for conditions), ``elements`` the elements for foreach."""
 
     text: str
     one: Getter
@@ -146,7 +163,7 @@ def compile_path(text: str) -> CompiledPath:
 
         def doc_one(node: Any, scope: Scope) -> Any:
             value = scope.doc.get(name)
-            return None if value == "" else value
+            return value if value.__class__ is str and value else _leaf(value, text)
 
         return CompiledPath(
             text,
@@ -163,6 +180,7 @@ def compile_path(text: str) -> CompiledPath:
 
 
 def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[str, ...]) -> CompiledPath:
+    # every ``one`` returns a non-empty str at once (the common case) and checks anything else
     if base is None:
         if len(keys) == 1:
             key = keys[0]
@@ -171,17 +189,22 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
                 try:
                     value = node.get(key)
                 except AttributeError:  # a list (take its first element) or a leaf
-                    return _walk_one(node, keys)
+                    return _leaf(_walk_one(node, keys), text)
                 if value.__class__ is str:
                     return value or None
+                if value is None:
+                    return None
                 if type(value) is list:
                     value = value[0] if value else None
-                return None if value == "" else value
+                    if value.__class__ is str:
+                        return value or None
+                return _leaf(value, text)
 
         else:
 
             def one(node: Any, scope: Scope) -> Any:
-                return _walk_one(node, keys)
+                value = _walk_one(node, keys)
+                return value if value is None or value.__class__ is str else _leaf(value, text)
 
         def every(node: Any, scope: Scope) -> list[Any]:
             return _walk_all(node, keys)
@@ -194,7 +217,10 @@ def _make_path(text: str, base: Callable[[Any, Scope], Any] | None, keys: tuple[
 
         def one(node: Any, scope: Scope) -> Any:
             start = choose(node, scope)
-            return _walk_one(start, keys) if start is not None else None
+            if start is None:
+                return None
+            value = _walk_one(start, keys)
+            return value if value is None or value.__class__ is str else _leaf(value, text)
 
         def every(node: Any, scope: Scope) -> list[Any]:
             start = choose(node, scope)

@@ -6,33 +6,52 @@ keyword-only parameters are the options written in YAML (``{name: alpha_pad, len
 A transform receives ``None`` for an absent value and, unless it is about absence
 (``default``, ``required``), returns ``None`` for it. Bad input raises :class:`TransformError`;
 the compiler turns that into a :class:`~bridge.errors.MappingError` naming mapping, field,
-path and value.
+path and value. No input makes a transform raise anything else: a number is exact or refused
+(:mod:`bridge.mapping.numbers`), a date is read from ASCII digits only
+(:mod:`bridge.mapping.sap_time`), and a segment where a value was expected is refused
+(:mod:`bridge.mapping.scalars`). Option values are checked when the mapping loads
+(:func:`check_options`).
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+import string
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from types import UnionType
+from typing import Any, get_args, get_type_hints
 
-from bridge.canonical.types import normalise_decimal
+from bridge.canonical.types import MAX_DECIMAL_PLAIN_DIGITS
+from bridge.mapping.numbers import canonical_number, fixed_point, negated, read_number
+from bridge.mapping.sap_time import (
+    in_zone,
+    parse_iso,
+    parse_iso_date,
+    resolve_timezone,
+    sap_date_text,
+    sap_moment,
+    sap_time_text,
+)
+from bridge.mapping.sap_time import sap_date as _sap_date
+from bridge.mapping.scalars import CACHEABLE_TEXT, SCALAR_TYPES, TransformError, ascii_digits, not_a_field
+from bridge.mapping.scalars import scalar_text as _text
 
-__all__ = ["TRANSFORMS", "TransformError", "get_transform", "resolve_timezone", "transform"]
+__all__ = [
+    "TRANSFORMS",
+    "TransformError",
+    "check_options",
+    "get_transform",
+    "resolve_timezone",
+    "transform",
+]
 
 TransformFunc = Callable[..., Any]
 
 #: name -> function; filled by the ``@transform`` decorator below.
 TRANSFORMS: dict[str, TransformFunc] = {}
-
-
-class TransformError(ValueError):
-    """A transform could not convert its input; the message says why."""
-
 
 def transform(name: str) -> Callable[[TransformFunc], TransformFunc]:
     """Register ``func`` as the transform called ``name`` in YAML."""
@@ -74,19 +93,85 @@ def transform_arity(func: TransformFunc) -> tuple[int, int | None]:
     return required, None if has_var else len(params)
 
 
-def resolve_timezone(name: str) -> tzinfo:
-    """A ``ZoneInfo`` for an IANA name (``Asia/Shanghai``) or ``UTC``; TransformError if unknown."""
+#: Widest text a transform option may ask for (``alpha_pad`` length, a template's width): more
+#: is a mapping mistake, and no bound would let one YAML line allocate gigabytes.
+MAX_WIDTH = 4096
+
+#: Inclusive limits of the integer options.
+OPTION_RANGES: dict[str, tuple[int, int]] = {
+    "length": (1, MAX_WIDTH),
+    "places": (0, MAX_DECIMAL_PLAIN_DIGITS),
+}
+
+_FORMAT_NUMBER = re.compile(r"[0-9]+")
+
+
+def check_options(func: TransformFunc, options: dict[str, Any]) -> None:
+    """Refuse option values a transform cannot run with, at load: wrong type, out of range,
+    an empty ``old``, a ``format`` that is not a plain ``{0}``/``{1}`` template.
+
+    Raises:
+        TransformError: names the option, what it must be and what it is.
+    """
+    hints = get_type_hints(func)
+    for name, value in options.items():
+        expected = hints.get(name, Any)
+        if not _fits(value, expected):
+            raise TransformError(f"option {name} must be {_type_words(expected)}, not {value!r}")
+        if name in OPTION_RANGES:
+            low, high = OPTION_RANGES[name]
+            if not low <= value <= high:
+                raise TransformError(f"option {name} must be from {low} to {high}, not {value}")
+    if options.get("old") == "":
+        raise TransformError("option old must not be empty")
+    if "format" in options:
+        _check_format(options["format"])
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    if expected is Any:
+        return True
+    if isinstance(expected, UnionType):
+        return any(_fits(value, part) for part in get_args(expected))
+    if expected is type(None):
+        return value is None
+    if expected is int:  # a YAML true is not a length
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _type_words(expected: Any) -> str:
+    if isinstance(expected, UnionType):
+        return " or ".join(_type_words(part) for part in get_args(expected))
+    words = {int: "a whole number", str: "text", bool: "true or false", type(None): "null"}
+    return words.get(expected, getattr(expected, "__name__", str(expected)))
+
+
+def _check_format(format: str) -> None:
+    """A template fills numbered inputs only: ``{0.__class__}`` would reach Python objects."""
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TransformError(f"unknown time zone {name!r}") from exc
+        parsed = list(string.Formatter().parse(format))
+    except ValueError as exc:
+        raise TransformError(f"format {format!r} is not a template: {exc}") from None
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field and not ascii_digits(field):
+            raise TransformError(
+                f"format {format!r}: {{{field}}} is not an input number such as {{0}} "
+                "(names, attributes and indexes are not allowed)"
+            )
+        if conversion not in (None, "s"):
+            raise TransformError(f"format {format!r}: the conversion !{conversion} is not allowed")
+        widths = _FORMAT_NUMBER.findall(spec or "")
+        if "{" in (spec or "") or any(len(n) > 4 or int(n) > MAX_WIDTH for n in widths):
+            raise TransformError(f"format {format!r}: the format spec {spec!r} is not allowed")
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+def _scalar(value: Any) -> Any:
+    if value is None or isinstance(value, SCALAR_TYPES):
+        return value
+    raise TransformError(not_a_field(value))
 
 
 # --- identifiers and text ------------------------------------------------------------------
@@ -96,12 +181,15 @@ def _text(value: Any) -> str | None:
 def alpha(value: Any) -> str | None:
     """SAP ALPHA output: an all-digit key loses its leading zeros; other keys are trimmed.
 
+    Only ASCII digits make a numeric key, as in SAP: a key with fullwidth or other non-ASCII
+    digits (``０００１２``) is text and is kept as it is.
+
     YAML: ``order_id: {path: E1AFKOL.AUFNR, transform: alpha}`` (``000208277436`` -> ``208277436``)
     """
     text = _text(value)
     if text is None:
         return None
-    if text.isdigit():
+    if ascii_digits(text):
         return text.lstrip("0") or "0"
     return text
 
@@ -110,6 +198,9 @@ def alpha(value: Any) -> str | None:
 def alpha_pad(value: Any, *, length: int) -> str | None:
     """SAP ALPHA input: an all-digit key is left-padded with zeros to ``length``.
 
+    Only ASCII digits make a numeric key (as in SAP): other keys, including ones with
+    fullwidth digits, are kept as they are.
+
     YAML: ``ORDERID: {path: payload.order_id, transform: {name: alpha_pad, length: 12}}``
     """
     text = _text(value)
@@ -117,7 +208,7 @@ def alpha_pad(value: Any, *, length: int) -> str | None:
         return None
     if len(text) > length:
         raise TransformError(f"{text!r} is longer than {length} characters")
-    return text.zfill(length) if text.isdigit() else text
+    return text.zfill(length) if ascii_digits(text) else text
 
 
 @transform("strip")
@@ -163,7 +254,7 @@ def concat(*values: Any, separator: str = "") -> str | None:
 
     YAML: ``{transform: {name: concat, separator: "/"}, args: [E1AFKOL.AUFNR, E1AFVOL.VORNR]}``
     """
-    parts = [str(v) for v in values if v is not None and v != ""]
+    parts = [str(_scalar(v)) for v in values if v is not None and v != ""]
     return separator.join(parts) if parts else None
 
 
@@ -173,10 +264,11 @@ def template(*values: Any, format: str) -> str | None:
 
     YAML: ``{transform: {name: template, format: "{0}-{1}"}, args: [AUFNR, VORNR]}``
     """
+    filled = tuple("" if v is None else _scalar(v) for v in values)
     try:
-        return format.format(*("" if v is None else v for v in values)) or None
-    except (IndexError, KeyError, ValueError) as exc:
-        raise TransformError(f"template {format!r} does not fit {len(values)} inputs") from exc
+        return format.format(*filled) or None
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise TransformError(f"template {format!r} does not fit {len(values)} inputs: {exc}") from exc
 
 
 @transform("default")
@@ -206,90 +298,56 @@ def replace(value: Any, *, old: str, new: str) -> str | None:
     return text.replace(old, new) if text is not None else None
 
 
-# --- numbers -------------------------------------------------------------------------------
-
-_SAP_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?-?$")
+# --- numbers (exact or refused: see bridge.mapping.numbers) ----------------------------------
 
 
 def parse_decimal(value: Any) -> Decimal | None:
-    """Parse SAP / JSON numbers: trailing minus (``12-``), E-notation, blanks; None if absent."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TransformError("a boolean is not a number")
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return _parse_number_text(str(value))
-
-
-# Quantities and dates repeat across documents (the same few units of measure, today's
-# date): caching the pure text -> value step saves most of their cost on the hot path.
-_CACHE_SIZE = 4096
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _parse_number_text(raw: str) -> Decimal | None:
-    text = raw.strip().replace(" ", "")
-    if not text:
-        return None
-    if not _SAP_NUMBER.match(text):
-        raise TransformError(f"{text!r} is not a number")
-    negative = text.endswith("-")
-    if negative:
-        text = text[:-1]
-    try:
-        number = Decimal(text)
-    except InvalidOperation as exc:
-        raise TransformError(f"{text!r} is not a number") from exc
-    return -number if negative else number
+    """The exact value of an SAP/JSON number (``12-``, E-notation, blanks); None if absent."""
+    found = read_number(value)
+    return found[0] if found is not None else None
 
 
 @transform("decimal")
 def decimal(value: Any) -> str | None:
     """A canonical decimal string from SAP/JSON numbers: ``"12.500-"`` -> ``"-12.5"``,
-    ``"1.000000000000000E+01"`` -> ``"10"``.
+    ``"1.000000000000000E+01"`` -> ``"10"``. Exact: a value beyond the canonical bounds
+    (60 significant digits, 100 digits written out), with two signs, blanks inside or
+    non-ASCII digits is refused, never rounded.
 
     YAML: ``value: {path: E1AFKOL.GAMNG, transform: decimal}``
     """
-    number = parse_decimal(value)
-    return normalise_decimal(number) if number is not None else None
+    return canonical_number(value)
 
 
 @transform("decimal_fixed")
 def decimal_fixed(value: Any, *, places: int = 3, trailing_minus: bool = False) -> str | None:
-    """A decimal with exactly ``places`` decimals, as SAP quantity fields carry them.
+    """A decimal with exactly ``places`` decimals, as SAP quantity fields carry them; a value
+    with more decimals is refused (``1.23456`` with 3 places), never rounded.
 
     YAML: ``YIELD: {path: payload.yield_quantity.value, transform: {name: decimal_fixed, places: 3}}``
     """
-    number = parse_decimal(value)
-    if number is None:
+    found = read_number(value)
+    if found is None:
         return None
-    text = f"{abs(number):.{places}f}"
-    if number < 0:
-        return f"{text}-" if trailing_minus else f"-{text}"
-    return text
+    return fixed_point(found[1], places, trailing_minus=trailing_minus)
 
 
 @transform("negate")
 def negate(value: Any) -> str | None:
     """Flip the sign of a number (for reversals). YAML: ``transform: [decimal, negate]``"""
-    number = parse_decimal(value)
-    return normalise_decimal(-number) if number is not None else None
+    found = read_number(value)
+    return negated(found[1]) if found is not None else None
 
 
 @transform("integer")
 def integer(value: Any) -> int | None:
     """A whole number; fails on fractions. YAML: ``transform: integer``"""
-    number = parse_decimal(value)
-    if number is None:
+    found = read_number(value)
+    if found is None:
         return None
-    if number != number.to_integral_value():
+    if "." in found[1]:
         raise TransformError(f"{value!r} is not a whole number")
-    return int(number)
+    return int(found[1])
 
 
 # --- flags ---------------------------------------------------------------------------------
@@ -305,7 +363,7 @@ def sap_flag(value: Any) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    text = (_text(value) or "").lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -333,36 +391,7 @@ def flag_sap(value: Any, *, true_value: str = "X", false_value: str | None = Non
     return true_value if sap_flag(value) else false_value
 
 
-# --- dates and times -----------------------------------------------------------------------
-
-_SAP_EMPTY_DATES = {"00000000", ""}
-
-
-def _sap_date(text: str) -> date | None:
-    if text in _SAP_EMPTY_DATES or set(text) == {"0"}:
-        return None
-    if len(text) != 8 or not text.isdigit():
-        raise TransformError(f"{text!r} is not an SAP date (YYYYMMDD)")
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not a valid date: {exc}") from exc
-
-
-def _sap_time(text: str | None) -> tuple[time, int]:
-    """(time of day, extra days): ``240000`` is the end of the day, i.e. next day 00:00."""
-    if text is None or text == "":
-        return time(0, 0), 0
-    text = text.replace(":", "")
-    if len(text) != 6 or not text.isdigit():
-        raise TransformError(f"{text!r} is not an SAP time (HHMMSS)")
-    hours, minutes, seconds = int(text[:2]), int(text[2:4]), int(text[4:])
-    if text == "240000":
-        return time(0, 0), 1
-    try:
-        return time(hours, minutes, seconds), 0
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not a valid time: {exc}") from exc
+# --- dates and times (see bridge.mapping.sap_time) -----------------------------------------
 
 
 @transform("sap_date")
@@ -374,6 +403,11 @@ def sap_date(value: Any) -> str | None:
     text = _text(value)
     if text is None:
         return None
+    return _sap_date_iso(text) if len(text) <= CACHEABLE_TEXT else _sap_date_iso.__wrapped__(text)
+
+
+@lru_cache(maxsize=4096)  # dates repeat across documents (today, the order's due date)
+def _sap_date_iso(text: str) -> str | None:
     parsed = _sap_date(text)
     return parsed.isoformat() if parsed else None
 
@@ -384,23 +418,15 @@ def sap_datetime(date_value: Any, time_value: Any = None, *, tz: str = "UTC") ->
 
     ``00000000`` makes the result absent; ``240000`` is the end of that day (next day 00:00);
     a missing time is 00:00. ``tz`` defaults to the mapping's ``source.timezone``.
+    ``99991231`` with ``240000`` is refused with a clear error: that moment (10000-01-01
+    00:00) has no ISO 8601 timestamp, and any other rendering would change the value.
 
     YAML: ``planned_start: {transform: sap_datetime, args: [E1AFKOL.GSTRS, E1AFKOL.GSUZS]}``
     """
     text = _text(date_value)
     if text is None:
         return None
-    return _sap_datetime_text(text, _text(time_value), tz)
-
-
-@lru_cache(maxsize=_CACHE_SIZE)
-def _sap_datetime_text(date_text: str, time_text: str | None, tz: str) -> str | None:
-    day = _sap_date(date_text)
-    if day is None:
-        return None
-    clock, extra_days = _sap_time(time_text)
-    moment = datetime.combine(day + timedelta(days=extra_days), clock, resolve_timezone(tz))
-    return moment.isoformat()
+    return sap_moment(text, _text(time_value), tz)
 
 
 @transform("iso_datetime")
@@ -413,7 +439,7 @@ def iso_datetime(value: Any, *, tz: str = "UTC") -> str | None:
     text = _text(value)
     if text is None:
         return None
-    moment = _parse_iso(text)
+    moment = parse_iso(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=resolve_timezone(tz))
     return moment.isoformat()
@@ -421,34 +447,17 @@ def iso_datetime(value: Any, *, tz: str = "UTC") -> str | None:
 
 @transform("iso_date")
 def iso_date(value: Any) -> str | None:
-    """The date part of an ISO date or date-time: ``2023-12-11T08:00:00`` -> ``2023-12-11``.
+    """The date part of an ISO date or date-time: ``2023-12-11T08:00:00`` -> ``2023-12-11``
+    (the whole text must be a valid date or date-time).
 
     YAML: ``posting_date: {path: FDate, transform: iso_date}``
     """
     text = _text(value)
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text[:10]).isoformat()
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not an ISO 8601 date") from exc
-
-
-def _parse_iso(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not an ISO 8601 date-time") from exc
-
-
-def _as_datetime(value: Any, tz: str) -> datetime | None:
-    """An ISO date-time in ``tz`` (converted if it has an offset, else read in ``tz``)."""
-    text = _text(value)
-    if text is None:
-        return None
-    moment = _parse_iso(text)
-    zone = resolve_timezone(tz)
-    return moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
+    if len(text) == 10:
+        return parse_iso_date(text).isoformat()
+    return parse_iso(text).date().isoformat()
 
 
 @transform("to_sap_date")
@@ -461,12 +470,8 @@ def to_sap_date(value: Any, *, tz: str = "UTC") -> str | None:
     if text is None:
         return None
     if len(text) == 10:
-        try:
-            return date.fromisoformat(text).strftime("%Y%m%d")
-        except ValueError as exc:
-            raise TransformError(f"{text!r} is not an ISO 8601 date") from exc
-    moment = _as_datetime(text, tz)
-    return moment.strftime("%Y%m%d") if moment else None
+        return sap_date_text(parse_iso_date(text))
+    return sap_date_text(in_zone(text, tz).date())
 
 
 @transform("to_iso_date")
@@ -479,18 +484,19 @@ def to_iso_date(value: Any, *, tz: str = "UTC") -> str | None:
     if text is None:
         return None
     if len(text) == 10:
-        return iso_date(text)
-    moment = _as_datetime(text, tz)
-    return moment.date().isoformat() if moment else None
+        return parse_iso_date(text).isoformat()
+    return in_zone(text, tz).date().isoformat()
 
 
 @transform("to_sap_time")
 def to_sap_time(value: Any, *, tz: str = "UTC", separator: str = "") -> str | None:
     """An ISO date-time converted to ``tz``, as SAP ``HHMMSS`` (``HH:MM:SS`` with separator ":").
 
+    SAP times hold whole seconds: a fraction of a second is not written.
+
     YAML: ``EXEC_FIN_TIME: {path: payload.finished_at, transform: {name: to_sap_time, separator: ":"}}``
     """
-    moment = _as_datetime(value, tz)
-    if moment is None:
+    text = _text(value)
+    if text is None:
         return None
-    return moment.strftime(f"%H{separator}%M{separator}%S")
+    return sap_time_text(in_zone(text, tz), separator)
