@@ -86,7 +86,25 @@ class Runtime:
     dead_letter_poll: float = field(default_factory=lambda: float(os.environ.get("BRIDGE_DLQ_POLL_S", "15")))
 
     def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
-        """Declare the topology, open ledger and connection, start the workers."""
+        """Declare the topology, open ledger and connection, start the workers.
+
+        A start that fails closes what it had opened, so it can simply be tried again.
+        """
+        try:
+            self._start(serve_http=serve_http, connect_wait=connect_wait)
+        except BaseException:
+            self._close_opened()
+            raise
+
+    def _close_opened(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+        ledger, self.ledger = self.ledger, None
+        if ledger is not None:
+            ledger.close()
+
+    def _start(self, *, serve_http: bool, connect_wait: float) -> None:
         from bridge.ledger import Ledger
 
         settings = self.settings
@@ -96,7 +114,7 @@ class Runtime:
         names = names_for(settings)
         topology = topology_for(settings)
         declare_topology(settings.amqp_url, topology)
-        self.ledger = Ledger.connect(settings.database_url)
+        self.ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
         catalog = MappingCatalog.load(Path(settings.mappings_dir))
         self.connection = AmqpConnection(
             settings.amqp_url,
@@ -183,16 +201,25 @@ class Runtime:
             for queue, depth in channel.queue_depths(queues).items():
                 self.metrics.set_dead_letter_depth(queue, depth)
 
-    def ingestor(self) -> Ingestor:
-        """An ingestor on this runtime's connection (for ``bridge ingest`` and receivers)."""
+    def ingestor(self, *, deadline: float | None = None, deadline_setting: str | None = None) -> Ingestor:
+        """An ingestor on this runtime's connection (for ``bridge ingest`` and receivers).
+
+        Args:
+            deadline: how long one batch may wait for the broker and the ledger (default
+                ``broker.ingest_deadline_s``).
+            deadline_setting: what set ``deadline`` (named in the error when it passes).
+        """
         assert self.connection is not None
+        broker = self.settings.broker
         return Ingestor(
             names_for(self.settings),
             self._channel("ingest", None),
             self.ledger,
             codec_for=codec_for,
             codec_options=codec_options(self.settings),
-            confirm_timeout=self.settings.broker.confirm_timeout_s,
+            confirm_timeout=broker.confirm_timeout_s,
+            deadline=broker.ingest_deadline_s if deadline is None else deadline,
+            deadline_setting=deadline_setting or "broker.ingest_deadline_s",
             metrics=self.metrics,
         )
 
