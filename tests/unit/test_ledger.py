@@ -153,20 +153,20 @@ def test_the_busy_timeout_is_the_one_given(url: str) -> None:
 @pytest.mark.parametrize(
     ("held", "fails"),
     [
-        pytest.param(0.2, False, id="a-shorter-lock-is-waited-for"),
-        pytest.param(1.2, True, id="issue-a-longer-lock-is-database-is-locked"),
+        pytest.param(0.1, False, id="a-shorter-lock-is-waited-for"),
+        pytest.param(0.8, True, id="issue-a-longer-lock-is-database-is-locked"),
     ],
 )
 def test_a_write_waits_for_another_process_lock_up_to_the_busy_timeout(
     url: str, tmp_path: Path, held: float, fails: bool
 ) -> None:
-    with Ledger.connect(url, busy_timeout=0.6) as ledger:
+    with Ledger.connect(url, busy_timeout=0.3) as ledger:
         holder = hold_sqlite_write_lock(tmp_path / "ledger.sqlite", held)
         started = time.monotonic()
         if fails:
             with pytest.raises(TransientError, match=r"archive raw payloads: database unavailable \(database is locked\)"):
                 ledger.archive_raw([RawRecord("m1", "sap", "LOIPRO05", "1", b"<IDOC/>")])
-            assert time.monotonic() - started >= 0.5  # waited for the busy timeout, did not fail at once
+            assert time.monotonic() - started >= 0.25  # waited for the busy timeout, did not fail at once
         else:
             ledger.archive_raw([RawRecord("m1", "sap", "LOIPRO05", "1", b"<IDOC/>")])
         holder.join()
