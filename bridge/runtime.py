@@ -3,7 +3,8 @@
 One process runs the roles it is given (all by default) on one AMQP connection, one channel
 per worker. SIGTERM/SIGINT stop consuming, finish the deliveries in hand and exit 0.
 ``--workers N`` starts N such processes (competing consumers) and serves the aggregated
-metrics from the parent.
+metrics from the parent; the parent's ``/readyz`` checks the broker and the ledger database
+from its own connections, as a single process does, and that every child is alive.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,16 @@ from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage,
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
 from bridge.sinks import FileSink, MesSink
 
-__all__ = ["ROLES", "Runtime", "names_for", "run_processes", "topology_for"]
+__all__ = [
+    "ROLES",
+    "ParentReadiness",
+    "Runtime",
+    "broker_check",
+    "children_check",
+    "names_for",
+    "run_processes",
+    "topology_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -226,14 +236,10 @@ class Runtime:
     def _serve_http(self) -> None:
         from bridge.observability.http import HealthServer
 
-        def broker_ready() -> None:
-            if self.connection is None or not self.connection.connected:
-                raise ConnectionError(self.connection.last_error if self.connection else "not started")
-
         self.health = HealthServer(
             self.settings.http_host,
             self.settings.http_port,
-            readiness={"broker": broker_ready, "database": self.ledger.ping},
+            readiness={"broker": broker_check(self.connection), "database": self.ledger.ping},
             metrics=self.metrics,
             **({"metrics_payload": self.metrics.payload} if self.metrics is not None else {}),
         )
@@ -258,6 +264,68 @@ class Runtime:
         self.stopped.set()
 
 
+def broker_check(connection: AmqpConnection | None) -> Callable[[], None]:
+    """A readiness check: raises while ``connection`` is not connected (with its last error)."""
+
+    def broker_ready() -> None:
+        if connection is None or not connection.connected:
+            raise ConnectionError(connection.last_error if connection else "not started")
+
+    return broker_ready
+
+
+def children_check(children: Sequence[subprocess.Popen[Any]]) -> Callable[[], None]:
+    """A readiness check: raises once any of the worker processes has exited."""
+
+    def children_alive() -> None:
+        dead = [child.pid for child in children if child.poll() is not None]
+        if dead:
+            raise RuntimeError(f"worker process(es) {dead} exited")
+
+    return children_alive
+
+
+@dataclass
+class ParentReadiness:
+    """What the parent of ``--workers N`` checks for ``/readyz``: the same broker and database
+    checks as a single process (on connections of its own), and that every child is alive.
+
+    Its broker connection reconnects in the background; its ledger handle neither migrates nor
+    checks the schema (the children do), it only pings the database.
+    """
+
+    settings: Settings
+    children: Sequence[subprocess.Popen[Any]]
+    connection: AmqpConnection | None = None
+    ledger: Any = None
+
+    def start(self) -> dict[str, Callable[[], None]]:
+        """Open the connection and the ledger handle; the named checks for the HealthServer."""
+        from bridge.ledger import Ledger
+
+        broker = self.settings.broker
+        self.connection = AmqpConnection(
+            self.settings.amqp_url,
+            heartbeat=broker.heartbeat_s,
+            reconnect_max_wait=broker.reconnect_max_wait_s,
+            name=f"erp-mes-bridge:{os.getpid()}:readiness",
+        )
+        self.connection.start()
+        self.ledger = Ledger.probe(self.settings.database_url, busy_timeout=self.settings.ledger.busy_timeout_s)
+        return {
+            "broker": broker_check(self.connection),
+            "database": self.ledger.ping,
+            "workers": children_check(self.children),
+        }
+
+    def close(self) -> None:
+        """Close the connection and the ledger handle."""
+        if self.connection is not None:
+            self.connection.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
+
 def install_signal_handlers(runtime: Runtime) -> None:
     """SIGTERM and SIGINT stop the runtime gracefully (from a thread: handlers must return)."""
 
@@ -275,25 +343,23 @@ def run_processes(argv: Sequence[str], workers: int, settings: Settings) -> int:
     The parent serves /metrics aggregated over the children (Prometheus multiprocess mode),
     forwards SIGTERM/SIGINT and returns the first non-zero exit code (0 when all stop cleanly).
     """
+    children: list[subprocess.Popen[bytes]] = []
+    readiness = ParentReadiness(settings, children)
+    checks = readiness.start() if settings.http_port else {}  # a bad ledger URL stops here, before any child
     multiproc = tempfile.mkdtemp(prefix="bridge-metrics-")
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=multiproc)
-    children = [
+    children.extend(
         subprocess.Popen(
             [sys.executable, "-m", "bridge.cli", "run", *argv, "--workers", "1", "--no-http"], env=env
         )
         for _ in range(workers)
-    ]
+    )
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc
     health = None
     if settings.http_port:
         from bridge.observability.http import HealthServer
 
-        def children_alive() -> None:
-            dead = [c.pid for c in children if c.poll() is not None]
-            if dead:
-                raise RuntimeError(f"worker process(es) {dead} exited")
-
-        health = HealthServer(settings.http_host, settings.http_port, readiness={"workers": children_alive})
+        health = HealthServer(settings.http_host, settings.http_port, readiness=checks)
         health.start()
 
     def forward(signum: int, _frame: Any) -> None:
@@ -311,5 +377,6 @@ def run_processes(argv: Sequence[str], workers: int, settings: Settings) -> int:
         mark_process_dead(child.pid)
     if health is not None:
         health.stop()
+    readiness.close()
     shutil.rmtree(multiproc, ignore_errors=True)
     return next((code for code in codes if code), 0)
