@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def hold_sqlite_write_lock(path: str | Path, seconds: float) -> threading.Thread:
-    """Take the database's write lock (``BEGIN IMMEDIATE``) in a thread and hold it ``seconds``.
+def hold_sqlite_write_lock(
+    path: str | Path, seconds: float, until: Callable[[], bool] | None = None, most: float = 60.0
+) -> threading.Thread:
+    """Take the database's write lock (``BEGIN IMMEDIATE``) in a thread and hold it ``seconds``,
+    and then, with ``until``, until ``until()`` is true (for ``most`` seconds at the longest).
 
     Returns once the lock is held; join the thread to wait for its release.
     """
@@ -19,7 +24,10 @@ def hold_sqlite_write_lock(path: str | Path, seconds: float) -> threading.Thread
         try:
             conn.execute("BEGIN IMMEDIATE")
             locked.set()
-            threading.Event().wait(seconds)
+            started = time.monotonic()
+            time.sleep(seconds)
+            while until is not None and not until() and time.monotonic() - started < most:
+                time.sleep(0.1)
             conn.execute("ROLLBACK")
         finally:
             locked.set()
