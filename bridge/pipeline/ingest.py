@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 DEFAULT_DEADLINE_S = 120.0
 #: The shortest confirm wait of a publish attempt, also when the deadline is nearly over.
 MIN_ATTEMPT_S = 1.0
+#: How long a publish attempt waits for a channel that is opening (new, or reopening now).
+OPENING_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,9 +247,9 @@ class Ingestor:
 
         def publish(left: float) -> None:
             nonlocal sent
-            # no connection is a failed attempt (logged once, then retried with backoff), so that
-            # every outage ingest rides through shows in its summary
-            sent = self.channel.wait_ready(0)
+            # a channel still opening is waited for briefly; no connection after that is a failed
+            # attempt (logged once, retried with backoff), so every outage shows in the summary
+            sent = self.channel.wait_ready(min(left, OPENING_S))
             if not sent:
                 raise PublishError("not connected to the broker", outstanding)
             self.channel.publish(outstanding, timeout=min(self.confirm_timeout, max(left, MIN_ATTEMPT_S)))

@@ -123,12 +123,12 @@ def test_ingest_waits_for_a_broker_that_is_not_reachable_at_start_up(stub_runtim
 
 
 def test_ingest_rides_through_a_broker_that_comes_back_within_the_deadline(stub_runtime: type[StubRuntime]) -> None:
-    stub_runtime.broker_down_for = 0.5
+    stub_runtime.broker_down_for = 1.5
     code, out, err = ingest("--deadline", "30s")
     assert code == 0, err
     assert len(out.splitlines()) == 3
     assert "; rode through 1 broker outage(s) (" in err.splitlines()[-1]
-    assert "failed attempt(s), 0 message(s) published again), waiting 0." in err.splitlines()[-1]
+    assert "failed attempt(s), 0 message(s) published again), waiting " in err.splitlines()[-1]
 
 
 def test_ingest_gives_up_after_the_deadline_with_one_line_naming_the_wait(stub_runtime: type[StubRuntime]) -> None:

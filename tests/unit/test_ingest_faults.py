@@ -205,6 +205,18 @@ def test_an_outage_is_one_warning_and_one_all_clear(
     assert re.match(r"waited 6\d\.\d s for the broker to confirm 3 message\(s\)", caplog.records[-1].getMessage())
 
 
+def test_a_channel_that_is_still_opening_is_no_outage(
+    broker: StubBroker, ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    ingest = ingestor(RestartingBroker(broker.channel(name="ingest"), clock, down_until=0.3), ledger, clock)
+    with caplog.at_level(logging.WARNING):
+        ingest.ingest(documents(ingest))
+    assert caplog.records == []
+    assert ingest.stats.summary() == ""
+    assert len(queued(broker)) == 3
+
+
 def test_a_real_sqlite_lock_longer_than_the_busy_timeout_is_ridden_through(broker: StubBroker, tmp_path: Path) -> None:
     path = tmp_path / "locked.sqlite"
     with Ledger.connect(f"sqlite:///{path}", busy_timeout=0.1) as ledger:
