@@ -244,34 +244,66 @@ def run(config_path: Path | None, roles: Sequence[str], workers: int, no_http: b
     runtime.wait()
 
 
+#: Documents read, archived and published together by ``bridge ingest``.
+INGEST_BATCH = 200
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--source-system", required=True, help="Source system of the documents (e.g. sap).")
+@click.option(
+    "--deadline",
+    help="How long to wait for a restarting broker or a busy ledger, per batch and at start-up "
+    "(e.g. 30s, 5m; default broker.ingest_deadline_s).",
+)
 @config_option
-def ingest(paths: Sequence[Path], source_system: str, config_path: Path | None) -> None:
-    """Publish source documents to the bridge; returns once the broker confirmed them."""
-    from bridge.broker.declare import declare_topology
-    from bridge.runtime import Runtime, topology_for
+def ingest(paths: Sequence[Path], source_system: str, deadline: str | None, config_path: Path | None) -> None:
+    """Publish source documents to the bridge; returns once the broker confirmed them.
+
+    Documents go in batches: each is printed (message id, routing key, file) once the broker
+    confirmed it. A broker restart or a locked ledger is waited for, up to the deadline; then
+    ingest fails with one line naming what it waited for and for how long.
+    """
+    import time
+
+    from bridge.config import parse_duration
+    from bridge.pipeline.deadline import Deadline
+    from bridge.runtime import Runtime
     from bridge.translate import read_input
 
+    started = time.monotonic()
     files: list[Path] = []
     for path in paths:
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     with _reported():
         settings = _settings(config_path)
-        declare_topology(settings.amqp_url, topology_for(settings))
+        seconds, setting = settings.broker.ingest_deadline_s, "broker.ingest_deadline_s"
+        if deadline is not None:
+            try:
+                seconds, setting = parse_duration(deadline), "--deadline"
+            except ConfigError as exc:
+                raise ConfigError(f"--deadline: {exc}") from None
         runtime = Runtime(settings, roles=("ingest",))
-        runtime.start(serve_http=False)
+        Deadline(seconds, setting=setting).run(
+            "the broker and the ledger to start ingest",
+            lambda left: runtime.start(serve_http=False, connect_wait=max(1.0, min(30.0, left))),
+        )
         try:
-            ingestor = runtime.ingestor()
-            documents = ingestor.prepare([(read_input(f), f.name) for f in files], source_system)
-            for start in range(0, len(documents), 200):
-                ingestor.ingest(documents[start : start + 200])
+            ingestor = runtime.ingestor(deadline=seconds, deadline_setting=setting)
+            for start in range(0, len(files), INGEST_BATCH):
+                batch = files[start : start + INGEST_BATCH]
+                documents = ingestor.prepare([(read_input(f), f.name) for f in batch], source_system)
+                for document in ingestor.ingest(documents):
+                    click.echo(f"{document.message_id}\t{document.routing_key}\t{document.origin}")
         finally:
             runtime.stop()
-    for document in documents:
-        click.echo(f"{document.message_id}\t{document.routing_key}\t{document.origin}")
-    click.echo(f"{len(documents)} document(s) ingested and confirmed by the broker", err=True)
+    stats = ingestor.stats
+    rode = f"; {stats.summary()}" if stats.summary() else ""
+    click.echo(
+        f"{stats.documents} document(s) ingested and confirmed by the broker in "
+        f"{time.monotonic() - started:.1f} s{rode}",
+        err=True,
+    )
 
 
 @main.group()

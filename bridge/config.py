@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_AMQP_URL",
     "ENV_OVERRIDES",
     "BrokerSettings",
+    "LedgerSettings",
     "RouteSettings",
     "Settings",
     "SourceSettings",
@@ -59,6 +60,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "BRIDGE_QUEUE_TYPE": ("broker", "queue_type"),
     "BRIDGE_PREFETCH": ("broker", "prefetch"),
     "BRIDGE_DIRECT_DELIVERY": ("broker", "direct_delivery"),
+    "BRIDGE_INGEST_DEADLINE": ("broker", "ingest_deadline_s"),
+    "BRIDGE_LEDGER_BUSY_TIMEOUT": ("ledger", "busy_timeout_s"),
 }
 #: Variables that may instead be read from the file named by ``<NAME>_FILE``.
 _SECRET_VARS = frozenset({"BRIDGE_AMQP_URL", "BRIDGE_DATABASE_URL"})
@@ -155,6 +158,9 @@ class BrokerSettings(BaseModel):
             routes' sinks in-process instead of through the canonical exchange (an event whose
             direct delivery fails goes to its route's queue). Off: every event crosses the
             canonical exchange, e.g. for other consumers bound to it.
+        ingest_deadline_s: how long ``bridge ingest`` (and every receiver) keeps trying to get
+            one batch archived, confirmed by the broker and journaled while the broker restarts
+            or the ledger is locked or down, before it fails naming what it waited for.
     """
 
     model_config = _MODEL
@@ -172,6 +178,7 @@ class BrokerSettings(BaseModel):
     reconnect_max_wait_s: float = Field(30.0, gt=0)
     confirm_timeout_s: float = Field(30.0, gt=0)
     direct_delivery: bool = True
+    ingest_deadline_s: Duration = Field(120.0, ge=0)
 
     @field_validator("batch_size")
     @classmethod
@@ -196,6 +203,22 @@ class BrokerSettings(BaseModel):
                     f"retry delays must be strictly increasing ({later:g}s follows {earlier:g}s)"
                 )
         return tiers
+
+
+class LedgerSettings(BaseModel):
+    """How the bridge uses its ledger database.
+
+    Attributes:
+        busy_timeout_s: how long a SQLite connection waits for another process's write lock
+            before the call fails (then it is retried: in-process, through the retry queues,
+            or within ``broker.ingest_deadline_s``). The bridge's write transactions are short,
+            but a MES sink publishes inside its delivery's transaction: keep this at least
+            ``broker.confirm_timeout_s``. PostgreSQL waits for row locks without a limit.
+    """
+
+    model_config = _MODEL
+
+    busy_timeout_s: Duration = Field(30.0, gt=0)
 
 
 class SourceSettings(BaseModel):
@@ -272,6 +295,7 @@ class Settings(BaseModel):
         broker: RabbitMQ topology and flow control.
         sources: source systems by name.
         routes: delivery routes; one ``mes`` route for every event when none are given.
+        ledger: how the ledger database is used (SQLite busy timeout).
     """
 
     model_config = _MODEL
@@ -286,6 +310,7 @@ class Settings(BaseModel):
     broker: BrokerSettings = BrokerSettings()
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     routes: tuple[RouteSettings, ...] = Field(_DEFAULT_ROUTES)
+    ledger: LedgerSettings = LedgerSettings()
 
     @field_validator("amqp_url")
     @classmethod
@@ -318,7 +343,7 @@ class Settings(BaseModel):
                 )
         return sources
 
-    @field_validator("broker", "sources", mode="before")
+    @field_validator("broker", "sources", "ledger", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value  # "broker:" with everything commented out

@@ -3,7 +3,8 @@
 One process runs the roles it is given (all by default) on one AMQP connection, one channel
 per worker. SIGTERM/SIGINT stop consuming, finish the deliveries in hand and exit 0.
 ``--workers N`` starts N such processes (competing consumers) and serves the aggregated
-metrics from the parent.
+metrics from the parent; the parent's ``/readyz`` checks the broker and the ledger database
+from its own connections, as a single process does, and that every child is alive.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,16 @@ from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage,
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
 from bridge.sinks import FileSink, MesSink
 
-__all__ = ["ROLES", "Runtime", "names_for", "run_processes", "topology_for"]
+__all__ = [
+    "ROLES",
+    "ParentReadiness",
+    "Runtime",
+    "broker_check",
+    "children_check",
+    "names_for",
+    "run_processes",
+    "topology_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +106,25 @@ class Runtime:
     dead_letter_poll: float = field(default_factory=lambda: float(os.environ.get("BRIDGE_DLQ_POLL_S", "15")))
 
     def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
-        """Declare the topology, open ledger and connection, start the workers."""
+        """Declare the topology, open ledger and connection, start the workers.
+
+        A start that fails closes what it had opened, so it can simply be tried again.
+        """
+        try:
+            self._start(serve_http=serve_http, connect_wait=connect_wait)
+        except BaseException:
+            self._close_opened()
+            raise
+
+    def _close_opened(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+        ledger, self.ledger = self.ledger, None
+        if ledger is not None:
+            ledger.close()
+
+    def _start(self, *, serve_http: bool, connect_wait: float) -> None:
         from bridge.ledger import Ledger
 
         settings = self.settings
@@ -106,7 +134,7 @@ class Runtime:
         names = names_for(settings)
         topology = topology_for(settings)
         declare_topology(settings.amqp_url, topology)
-        self.ledger = Ledger.connect(settings.database_url)
+        self.ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
         catalog = load_catalog(settings)
         self.connection = AmqpConnection(
             settings.amqp_url,
@@ -193,30 +221,35 @@ class Runtime:
             for queue, depth in channel.queue_depths(queues).items():
                 self.metrics.set_dead_letter_depth(queue, depth)
 
-    def ingestor(self) -> Ingestor:
-        """An ingestor on this runtime's connection (for ``bridge ingest`` and receivers)."""
+    def ingestor(self, *, deadline: float | None = None, deadline_setting: str | None = None) -> Ingestor:
+        """An ingestor on this runtime's connection (for ``bridge ingest`` and receivers).
+
+        Args:
+            deadline: how long one batch may wait for the broker and the ledger (default
+                ``broker.ingest_deadline_s``).
+            deadline_setting: what set ``deadline`` (named in the error when it passes).
+        """
         assert self.connection is not None
+        broker = self.settings.broker
         return Ingestor(
             names_for(self.settings),
             self._channel("ingest", None),
             self.ledger,
             codec_for=codec_for,
             codec_options=codec_options(self.settings),
-            confirm_timeout=self.settings.broker.confirm_timeout_s,
+            confirm_timeout=broker.confirm_timeout_s,
+            deadline=broker.ingest_deadline_s if deadline is None else deadline,
+            deadline_setting=deadline_setting or "broker.ingest_deadline_s",
             metrics=self.metrics,
         )
 
     def _serve_http(self) -> None:
         from bridge.observability.http import HealthServer
 
-        def broker_ready() -> None:
-            if self.connection is None or not self.connection.connected:
-                raise ConnectionError(self.connection.last_error if self.connection else "not started")
-
         self.health = HealthServer(
             self.settings.http_host,
             self.settings.http_port,
-            readiness={"broker": broker_ready, "database": self.ledger.ping},
+            readiness={"broker": broker_check(self.connection), "database": self.ledger.ping},
             metrics=self.metrics,
             **({"metrics_payload": self.metrics.payload} if self.metrics is not None else {}),
         )
@@ -241,6 +274,68 @@ class Runtime:
         self.stopped.set()
 
 
+def broker_check(connection: AmqpConnection | None) -> Callable[[], None]:
+    """A readiness check: raises while ``connection`` is not connected (with its last error)."""
+
+    def broker_ready() -> None:
+        if connection is None or not connection.connected:
+            raise ConnectionError(connection.last_error if connection else "not started")
+
+    return broker_ready
+
+
+def children_check(children: Sequence[subprocess.Popen[Any]]) -> Callable[[], None]:
+    """A readiness check: raises once any of the worker processes has exited."""
+
+    def children_alive() -> None:
+        dead = [child.pid for child in children if child.poll() is not None]
+        if dead:
+            raise RuntimeError(f"worker process(es) {dead} exited")
+
+    return children_alive
+
+
+@dataclass
+class ParentReadiness:
+    """What the parent of ``--workers N`` checks for ``/readyz``: the same broker and database
+    checks as a single process (on connections of its own), and that every child is alive.
+
+    Its broker connection reconnects in the background; its ledger handle neither migrates nor
+    checks the schema (the children do), it only pings the database.
+    """
+
+    settings: Settings
+    children: Sequence[subprocess.Popen[Any]]
+    connection: AmqpConnection | None = None
+    ledger: Any = None
+
+    def start(self) -> dict[str, Callable[[], None]]:
+        """Open the connection and the ledger handle; the named checks for the HealthServer."""
+        from bridge.ledger import Ledger
+
+        broker = self.settings.broker
+        self.connection = AmqpConnection(
+            self.settings.amqp_url,
+            heartbeat=broker.heartbeat_s,
+            reconnect_max_wait=broker.reconnect_max_wait_s,
+            name=f"erp-mes-bridge:{os.getpid()}:readiness",
+        )
+        self.connection.start()
+        self.ledger = Ledger.probe(self.settings.database_url, busy_timeout=self.settings.ledger.busy_timeout_s)
+        return {
+            "broker": broker_check(self.connection),
+            "database": self.ledger.ping,
+            "workers": children_check(self.children),
+        }
+
+    def close(self) -> None:
+        """Close the connection and the ledger handle."""
+        if self.connection is not None:
+            self.connection.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
+
 def install_signal_handlers(runtime: Runtime) -> None:
     """SIGTERM and SIGINT stop the runtime gracefully (from a thread: handlers must return)."""
 
@@ -258,25 +353,23 @@ def run_processes(argv: Sequence[str], workers: int, settings: Settings) -> int:
     The parent serves /metrics aggregated over the children (Prometheus multiprocess mode),
     forwards SIGTERM/SIGINT and returns the first non-zero exit code (0 when all stop cleanly).
     """
+    children: list[subprocess.Popen[bytes]] = []
+    readiness = ParentReadiness(settings, children)
+    checks = readiness.start() if settings.http_port else {}  # a bad ledger URL stops here, before any child
     multiproc = tempfile.mkdtemp(prefix="bridge-metrics-")
     env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=multiproc)
-    children = [
+    children.extend(
         subprocess.Popen(
             [sys.executable, "-m", "bridge.cli", "run", *argv, "--workers", "1", "--no-http"], env=env
         )
         for _ in range(workers)
-    ]
+    )
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc
     health = None
     if settings.http_port:
         from bridge.observability.http import HealthServer
 
-        def children_alive() -> None:
-            dead = [c.pid for c in children if c.poll() is not None]
-            if dead:
-                raise RuntimeError(f"worker process(es) {dead} exited")
-
-        health = HealthServer(settings.http_host, settings.http_port, readiness={"workers": children_alive})
+        health = HealthServer(settings.http_host, settings.http_port, readiness=checks)
         health.start()
 
     def forward(signum: int, _frame: Any) -> None:
@@ -294,5 +387,6 @@ def run_processes(argv: Sequence[str], workers: int, settings: Settings) -> int:
         mark_process_dead(child.pid)
     if health is not None:
         health.stop()
+    readiness.close()
     shutil.rmtree(multiproc, ignore_errors=True)
     return next((code for code in codes if code), 0)

@@ -7,7 +7,9 @@ use a blocking, batch-oriented API on top of it:
 * :meth:`AmqpChannel.get_batch` waits for up to ``batch_size`` deliveries;
 * :meth:`AmqpChannel.publish` sends a whole batch of messages at once and waits until the
   broker confirmed every one (confirms are pipelined: one wait per batch, not per message);
-  a nack, a return (``mandatory``, unroutable) or a lost connection raises TransientError;
+  a nack, a lost connection or no confirm in time raises
+  :class:`~bridge.broker.confirms.PublishError`, returned (``mandatory``, unroutable) messages
+  :class:`~bridge.broker.confirms.UnroutableError`; both carry the messages not confirmed;
 * :meth:`AmqpChannel.ack_batch` acks a processed batch with one ``multiple`` ack.
 
 When the connection drops, the IO thread reconnects with exponential backoff and reopens every
@@ -31,6 +33,7 @@ import pika.exceptions
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
+from bridge.broker.confirms import PublishError, UnroutableError
 from bridge.broker.messages import Delivery, OutMessage
 from bridge.errors import TransientError
 
@@ -43,27 +46,52 @@ PERSISTENT = 2
 
 
 class _Pending:
-    """Confirms outstanding for one published batch."""
+    """Confirms outstanding for one published batch, message by message."""
 
-    __slots__ = ("done", "failure", "remaining")
+    __slots__ = ("aborted", "acked", "done", "messages", "nacked", "remaining", "reply_text", "returned")
 
-    def __init__(self, count: int) -> None:
-        self.remaining = count
-        self.failure: str | None = None
+    def __init__(self, messages: Sequence[OutMessage]) -> None:
+        self.messages = messages
+        self.remaining = len(messages)
+        self.acked = bytearray(len(messages))  # 1: the broker took this message (ack, not returned)
+        self.nacked = 0
+        self.returned: dict[int, tuple[str, str]] = {}  # index -> (exchange, routing key)
+        self.reply_text = ""
+        self.aborted: str | None = None
         self.done = threading.Event()
-        if count == 0:
+        if not messages:
             self.done.set()
 
-    def settle(self, failure: str | None = None) -> None:
-        if failure and not self.failure:
-            self.failure = failure
+    def settle(self, index: int, ok: bool) -> None:
+        if ok:
+            if index not in self.returned:
+                self.acked[index] = 1
+        else:
+            self.nacked += 1
         self.remaining -= 1
         if self.remaining <= 0:
             self.done.set()
 
     def abort(self, reason: str) -> None:
-        self.failure = self.failure or reason
+        self.aborted = self.aborted or reason
         self.done.set()
+
+    def unconfirmed(self) -> list[OutMessage]:
+        """The messages the broker did not take (nacked, returned or never confirmed)."""
+        return [message for message, acked in zip(self.messages, self.acked, strict=True) if not acked]
+
+    def error(self) -> PublishError | None:
+        """Why not every message was confirmed, or None when all were."""
+        if self.aborted:
+            return PublishError(self.aborted, self.unconfirmed())
+        if self.returned:
+            returned = {self.messages[i].message_id: route for i, route in self.returned.items()}
+            return UnroutableError(returned, self.unconfirmed(), reply_text=self.reply_text or "NO_ROUTE")
+        if self.nacked:
+            return PublishError(
+                f"the broker refused {self.nacked} message(s) (nack)", self.unconfirmed()
+            )
+        return None
 
 
 def _properties(message: OutMessage) -> BasicProperties:
@@ -96,7 +124,7 @@ class AmqpChannel:
         self.generation = 0
         self._ready = threading.Event()
         self._next_tag = 0
-        self._pending: dict[int, tuple[_Pending, str, str]] = {}
+        self._pending: dict[int, tuple[_Pending, int]] = {}  # publish tag -> (batch, index in it)
         self._order: deque[int] = deque()  # pending publish tags, oldest first
         self._cancelled = threading.Event()
 
@@ -132,39 +160,49 @@ class AmqpChannel:
 
     def _confirmed(self, frame: Any) -> None:
         method = frame.method
-        failure = None if isinstance(method, Basic.Ack) else "the broker refused the message (nack)"
+        ok = isinstance(method, Basic.Ack)
         pending, order = self._pending, self._order
         if method.multiple:
             # tags are confirmed in publish order: pop from the left up to the confirmed tag
             while order and order[0] <= method.delivery_tag:
                 entry = pending.pop(order.popleft(), None)
                 if entry is not None:
-                    entry[0].settle(failure)
+                    entry[0].settle(entry[1], ok)
             return
         entry = pending.pop(method.delivery_tag, None)
         if entry is not None:
-            entry[0].settle(failure)
+            entry[0].settle(entry[1], ok)
         while order and order[0] not in pending:
             order.popleft()
 
     def _returned(self, channel: Channel, method: Basic.Return, props: BasicProperties, body: bytes) -> None:
-        # A return comes before the ack of the same message: mark its batch as failed.
-        for pending, message_id, routing_key in self._pending.values():
-            if message_id == props.message_id and routing_key == method.routing_key:
-                pending.failure = pending.failure or (
-                    f"unroutable: no queue is bound for {method.exchange}/{method.routing_key} "
-                    f"({method.reply_text})"
-                )
-                break
+        # A return comes before the ack of the same message, and returns come in publish order:
+        # the oldest unconfirmed message with this id and routing key is the one returned.
+        for tag in self._order:
+            entry = self._pending.get(tag)
+            if entry is None:
+                continue
+            batch, index = entry
+            message = batch.messages[index]
+            if (
+                index not in batch.returned
+                and message.message_id == props.message_id
+                and message.routing_key == method.routing_key
+            ):
+                batch.returned[index] = (method.exchange, method.routing_key)
+                batch.reply_text = batch.reply_text or str(method.reply_text)
+                return
 
     def _closed(self, channel: Channel, reason: Exception) -> None:
+        # a lost connection lands here twice: pika's channel callback and AmqpConnection._lost
+        known = self._channel is not None
         self._ready.clear()
         self._channel = None
         pending, self._pending = self._pending, {}
         self._order.clear()
-        for entry, _mid, _rk in pending.values():
-            entry.abort(f"channel closed before the broker confirmed: {reason}")
-        if not self._connection.closing:
+        for batch, _index in pending.values():
+            batch.abort(f"channel closed before the broker confirmed: {reason}")
+        if known and not self._connection.closing:
             log.warning("channel %s closed: %s", self.name, reason)
             self._connection.reopen_later(self)
 
@@ -199,24 +237,26 @@ class AmqpChannel:
         """Publish all messages (persistent, mandatory) and wait until every one is confirmed.
 
         Raises:
-            TransientError: a nack, an unroutable message, a lost connection or no confirm
-                within ``timeout`` seconds. Some of the messages may have been delivered:
-                publishing again is safe because every consumer is idempotent.
+            UnroutableError: the broker returned messages no queue is bound for (it names
+                every exchange/routing key returned).
+            PublishError: a nack, a lost connection or no confirm within ``timeout`` seconds.
+                Both carry the messages not confirmed: publishing those again is safe because
+                every consumer is idempotent.
         """
         if not messages:
             return
         if not self._ready.wait(timeout):
-            raise TransientError(f"not connected to the broker (channel {self.name})")
-        pending = _Pending(len(messages))
+            raise PublishError(f"not connected to the broker (channel {self.name})", messages)
+        pending = _Pending(messages)
 
         def send() -> None:
             channel = self._channel
             if channel is None or not channel.is_open:
                 pending.abort("channel closed")
                 return
-            for message in messages:
+            for index, message in enumerate(messages):
                 self._next_tag += 1
-                self._pending[self._next_tag] = (pending, message.message_id, message.routing_key)
+                self._pending[self._next_tag] = (pending, index)
                 self._order.append(self._next_tag)
                 channel.basic_publish(
                     message.exchange, message.routing_key, message.body, _properties(message), mandatory=True
@@ -224,11 +264,13 @@ class AmqpChannel:
 
         self._connection.call(send)
         if not pending.done.wait(timeout):
-            raise TransientError(
-                f"the broker did not confirm {pending.remaining} message(s) within {timeout:.0f} s"
+            raise PublishError(
+                f"the broker did not confirm {pending.remaining} message(s) within {timeout:.0f} s",
+                pending.unconfirmed(),
             )
-        if pending.failure:
-            raise TransientError(pending.failure)
+        error = pending.error()
+        if error is not None:
+            raise error
 
     def ack_batch(self, deliveries: Sequence[Delivery]) -> int:
         """Ack every delivery up to the batch's last (one ``multiple`` ack); returns how many

@@ -9,8 +9,8 @@ queue. :class:`StubChannel` has the methods and semantics of
 
 Behaviour copied from RabbitMQ 3.10 quorum queues (checked against the real broker):
 
-* publishing is mandatory and confirmed at once; a message no queue receives raises
-  :class:`~bridge.errors.TransientError` naming the exchange and routing key;
+* publishing is mandatory and confirmed at once; messages no queue receives raise
+  :class:`~bridge.broker.confirms.UnroutableError` naming every exchange and routing key returned;
 * a requeued message (``nack(requeue=True)`` or a closed channel) goes back to the front of its
   queue, in the order it was returned, flagged ``redelivered``, with its delivery count raised;
   past ``x-delivery-limit`` it is dead-lettered with reason ``delivery_limit``;
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bridge.broker.confirms import PublishError, UnroutableError
 from bridge.broker.messages import Delivery, OutMessage
 from bridge.broker.routing import topic_matches
 from bridge.broker.topology import Binding, Exchange, Queue, Topology
@@ -316,8 +317,8 @@ class StubBroker:
     def _publish(self, messages: Sequence[OutMessage]) -> None:
         """Route a batch like a confirmed, mandatory publish; raise after routing the rest."""
         if self._failures:
-            raise TransientError(self._failures.popleft())
-        failure: str | None = None
+            raise PublishError(self._failures.popleft(), messages)
+        returned: list[OutMessage] = []
         for out in messages:
             if out.exchange and out.exchange not in self._exchanges:
                 # the real broker closes the channel: nothing after this message is sent
@@ -327,9 +328,7 @@ class StubBroker:
             targets = self._route(out.exchange, out.routing_key)
             if not targets:
                 self.unroutable.append(out)
-                failure = failure or (
-                    f"unroutable: no queue is bound for {out.exchange}/{out.routing_key} (NO_ROUTE)"
-                )
+                returned.append(out)
                 continue
             message = _Message(
                 exchange=out.exchange,
@@ -344,8 +343,8 @@ class StubBroker:
             )
             self._enqueue(message, targets)
             self._published.setdefault(out.exchange, []).append(out)
-        if failure:
-            raise TransientError(failure)
+        if returned:
+            raise UnroutableError({m.message_id: (m.exchange, m.routing_key) for m in returned}, returned)
 
     def _requeue(self, queue_name: str, message: _Message) -> None:
         """A delivered message comes back: front of the queue, or dead-lettered past the limit."""

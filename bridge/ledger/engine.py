@@ -33,12 +33,15 @@ from sqlalchemy.pool import StaticPool
 from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
 from bridge.ledger import migrations
 
-_SQLITE_PRAGMAS = ("busy_timeout=5000", "synchronous=NORMAL", "foreign_keys=ON")
-_SQLITE_BUSY_SECONDS = 5
+_SQLITE_PRAGMAS = ("synchronous=NORMAL", "foreign_keys=ON")
+#: How long a SQLite connection waits for another writer's lock (``ledger.busy_timeout_s``).
+DEFAULT_BUSY_TIMEOUT_S = 30.0
 _PG_CONNECT_TIMEOUT_SECONDS = 5
 
 
-def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
+def _create_engine(
+    url: str, *, schema: str | None, echo: bool, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S
+) -> Engine:
     """Build the engine: SQLite in WAL mode with a busy timeout, or PostgreSQL via psycopg 3."""
     try:
         parsed = make_url(url)
@@ -58,7 +61,7 @@ def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
     elif backend == "sqlite":
         if schema is not None:
             raise ConfigError("ledger schema= is for PostgreSQL; a SQLite ledger is one file")
-        options["connect_args"] = {"timeout": _SQLITE_BUSY_SECONDS, "check_same_thread": False}
+        options["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
         options["pool_pre_ping"] = (
             False  # a local file does not drop connections; a ping per transaction costs
         )
@@ -73,13 +76,13 @@ def _create_engine(url: str, *, schema: str | None, echo: bool) -> Engine:
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise ConfigError(f"ledger URL {parsed.render_as_string()!r}: {exc}") from exc
     if backend == "sqlite":
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, busy_timeout)
     if schema is not None:
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
     """WAL, synchronous=NORMAL, foreign keys, busy timeout; BEGIN (IMMEDIATE for writes) by us."""
 
     @event.listens_for(engine, "connect")
@@ -87,9 +90,11 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # stop pysqlite's own BEGIN handling
         cursor = dbapi_connection.cursor()
         try:
+            # every statement, BEGIN IMMEDIATE included, waits this long for another writer
+            cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
             for pragma in _SQLITE_PRAGMAS:
                 cursor.execute(f"PRAGMA {pragma}")
-            _use_wal(cursor)
+            _use_wal(cursor, busy_timeout)
         finally:
             cursor.close()
 
@@ -101,10 +106,10 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _use_wal(cursor: Any) -> None:
+def _use_wal(cursor: Any, busy_timeout: float) -> None:
     """Switch the file to WAL (it stays so). Several processes opening a new file at once can
     see SQLITE_BUSY here without the busy handler being consulted, so the switch is retried."""
-    deadline = time.monotonic() + _SQLITE_BUSY_SECONDS
+    deadline = time.monotonic() + busy_timeout
     while True:
         try:
             if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":

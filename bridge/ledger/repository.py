@@ -30,7 +30,7 @@ from sqlalchemy.exc import (
 )
 
 from bridge.ledger import migrations, sink_state
-from bridge.ledger.engine import _create_engine, _database_errors, _require_current
+from bridge.ledger.engine import DEFAULT_BUSY_TIMEOUT_S, _create_engine, _database_errors, _require_current
 from bridge.ledger.records import Decision, DeliveryItem, JournalEntry, JournalStatus, RawRecord, delivery_key
 from bridge.ledger.statements import (
     _DELIVERY_RANK,
@@ -79,7 +79,13 @@ class Ledger:
 
     @classmethod
     def connect(
-        cls, url: str, *, schema: str | None = None, migrate: bool = True, echo: bool = False
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        echo: bool = False,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S,
     ) -> Ledger:
         """Open the ledger at ``url`` and bring its schema up to date.
 
@@ -90,13 +96,15 @@ class Ledger:
                 search path.
             migrate: apply missing migrations; when ``False`` the schema must already be current.
             echo: log every SQL statement.
+            busy_timeout: seconds a SQLite connection waits for another process's write lock
+                before a call fails with TransientError (``ledger.busy_timeout_s``).
 
         Raises:
             ConfigError: bad URL, unsupported database, missing schema, a schema version other
                 than this code's.
             TransientError: the database is unreachable.
         """
-        engine = _create_engine(url, schema=schema, echo=echo)
+        engine = _create_engine(url, schema=schema, echo=echo, busy_timeout=busy_timeout)
         try:
             with _database_errors("open the ledger"):
                 if migrate:
@@ -107,6 +115,18 @@ class Ledger:
             engine.dispose()
             raise
         return cls(engine)
+
+    @classmethod
+    def probe(cls, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> Ledger:
+        """A handle on the ledger at ``url`` for :meth:`ping` only (readiness probes).
+
+        It connects on first use and neither migrates nor checks the schema, so it can be made
+        before the database is reachable or migrated.
+
+        Raises:
+            ConfigError: bad or unsupported URL.
+        """
+        return cls(_create_engine(url, schema=None, echo=False, busy_timeout=busy_timeout))
 
     @property
     def engine(self) -> Engine:

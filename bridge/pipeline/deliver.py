@@ -3,6 +3,12 @@
 The ledger decides per event: a key (entity, business key, version) already delivered to
 this target is a duplicate; a version older than the last one applied for the business key is
 stale; the rest are written to the sink inside the same ledger transaction that records them.
+
+A sink that publishes to the broker is waited for (reconnecting) before that transaction
+begins, never inside it: other writers of an embedded ledger would wait for its lock meanwhile.
+Events the broker returns as unroutable (no queue bound for them) go to the retry queues, each
+with an error naming its own event, while the rest of the batch is delivered; the route warns
+once about it (:mod:`bridge.pipeline.unroutable`).
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from bridge.broker.confirms import UnroutableError
 from bridge.broker.messages import Delivery, Headers
-from bridge.errors import DecodeError
+from bridge.errors import DecodeError, TransientError
 from bridge.pipeline.outcome import Outcome
 from bridge.pipeline.translate import business_key
+from bridge.pipeline.unroutable import UnroutableEvents
 from bridge.sinks.base import SinkEvent
 
 __all__ = ["DeliverStage"]
@@ -54,6 +62,12 @@ def _business_key(delivery: Delivery, event: SinkEvent) -> str:
     return str(key) if key is not None else business_key(event.envelope)
 
 
+def _event_name(item: Any) -> str:
+    """``<entity>.<event>`` of a delivery item (the MES routing key)."""
+    payload = item.payload
+    return f"{item.entity}.{payload.event}" if isinstance(payload, SinkEvent) else str(item.entity)
+
+
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +81,7 @@ class DeliverStage:
         self.sink = sink
         self.ledger = ledger
         self.metrics = metrics
+        self.unroutable = UnroutableEvents(route)
 
     def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
         """Deliver the batch's events; undecodable ones are dead-lettered."""
@@ -89,17 +104,62 @@ class DeliverStage:
             )
             positions.append(position)
         if items:
-            for position, item, decision in zip(positions, items, self.deliver(items), strict=True):
-                outcomes[position] = Outcome.forward(decision=str(decision), entity=item.entity)
+            decisions, unroutable = self.deliver_routable(items)
+            for position, item, decision in zip(positions, items, decisions, strict=True):
+                if decision is None:
+                    assert unroutable is not None
+                    outcomes[position] = Outcome.retry(unroutable.only(item.message_id))
+                else:
+                    outcomes[position] = Outcome.forward(decision=str(decision), entity=item.entity)
         return [o for o in outcomes if o is not None]
 
-    def deliver(self, items: Sequence[Any]) -> list[Any]:
+    def deliver_routable(self, items: Sequence[Any]) -> tuple[list[Any], UnroutableError | None]:
+        """Like :meth:`deliver`, but when the broker returns some events as unroutable, deliver
+        the others (again) and give ``None`` for the returned ones, with the error.
+
+        Raises whatever else the ledger or the sink raised (nothing was recorded then).
+        """
+        try:
+            return self.deliver(items), None
+        except UnroutableError as exc:
+            returned = exc.returned
+            if all(item.message_id in returned for item in items):
+                return [None] * len(items), exc
+            # the transaction was rolled back, but the broker has the others already: record
+            # them, publishing again only those it did not confirm
+            routable = [item for item in items if item.message_id not in returned]
+            unconfirmed = {message.message_id for message in exc.unconfirmed}
+            decided = iter(self.deliver(routable, only=unconfirmed))
+            return [None if item.message_id in returned else next(decided) for item in items], exc
+
+    def deliver(self, items: Sequence[Any], *, only: set[str] | None = None) -> list[Any]:
         """Write the items' events to the sink through the ledger; one decision per item.
 
-        Raises whatever the ledger or the sink raised (nothing was recorded then).
+        Args:
+            items: the delivery items.
+            only: write only the events with these message ids (the others are recorded as
+                delivered without being written: the broker confirmed them already).
+
+        Raises:
+            TransientError: the sink's broker connection is down (waited for outside the
+                ledger transaction, up to the sink's confirm timeout).
+            UnroutableError: events came back unroutable (nothing was recorded; the route
+                warns once).
+            Exception: whatever else the ledger or the sink raised (nothing was recorded).
         """
-        decisions = self.ledger.deliver(
-            self.route, items, self.sink.write, stateful=getattr(self.sink, "stateful", False)
+        wait_ready = getattr(self.sink, "wait_ready", None)
+        if wait_ready is not None and not wait_ready():
+            raise TransientError(f"route {self.route}: not connected to the broker")
+        stateful = getattr(self.sink, "stateful", False)
+        write = self.sink.write if only is None else self._write_only(only, stateful)
+        try:
+            decisions = self.ledger.deliver(self.route, items, write, stateful=stateful)
+        except UnroutableError as exc:
+            returned = exc.returned
+            self.unroutable.returned(exc, (_event_name(i) for i in items if i.message_id in returned))
+            raise
+        self.unroutable.delivered(
+            _event_name(item) for item, decision in zip(items, decisions, strict=True) if decision == "applied"
         )
         if self.metrics is not None:
             counts = Counter(
@@ -108,6 +168,13 @@ class DeliverStage:
             for (decision, entity), n in counts.items():
                 self._count(decision, entity, n)
         return decisions
+
+    def _write_only(self, only: set[str], stateful: bool) -> Any:
+        def write(items: Sequence[Any], *state: Any) -> Any:
+            rest = [item for item in items if item.message_id in only]
+            return self.sink.write(rest, *state) if rest or stateful else None
+
+        return write
 
     def _count(self, decision: str, entity: str, n: int) -> None:
         if decision == "applied":

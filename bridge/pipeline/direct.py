@@ -4,9 +4,10 @@ running in the same process, sparing each event a trip through the canonical exc
 The routes are matched with the same topic patterns the canonical exchange's bindings use. A
 route's batch goes through the same ledger call as the deliver stage (idempotency, stale
 versions, one transaction with the sink write). When that fails for any reason, the route's
-events are published to the route's deliver queue instead, where the deliver worker retries or
-dead-letters them as usual; the raw message is acked only after that publish is confirmed, so
-nothing is lost either way. Events no route matches are left for the canonical exchange (where,
+events are published to the route's deliver queue instead (only the returned ones when the
+broker returned some as unroutable), where the deliver worker retries or dead-letters them as
+usual; the raw message is acked only after that publish is confirmed, so nothing is lost either
+way. Events no route matches are left for the canonical exchange (where,
 unroutable, they are returned and retried like before).
 """
 
@@ -95,18 +96,25 @@ class DirectDelivery:
                     pending.setdefault(route, []).append((index, message))
         for route, entries in pending.items():
             try:
-                route.stage.deliver([_item(message) for _, message in entries])
+                decisions, unroutable = route.stage.deliver_routable([_item(message) for _, message in entries])
             except Exception as exc:  # the deliver worker retries or dead-letters from the queue
-                log.warning(
-                    "direct delivery to route %s failed (%s: %s); queueing %d event(s) to %s",
-                    route.name,
-                    type(exc).__name__,
-                    exc,
-                    len(entries),
-                    route.stage.queue,
-                )
-                for index, message in entries:
-                    left[index].append(replace(message, exchange="", routing_key=route.stage.queue))
+                failed, error = entries, exc
+            else:
+                if unroutable is None:
+                    continue
+                failed = [entry for entry, decision in zip(entries, decisions, strict=True) if decision is None]
+                error = unroutable
+            log.log(
+                logging.DEBUG if getattr(error, "reported", False) else logging.WARNING,
+                "direct delivery to route %s failed (%s: %s); queueing %d event(s) to %s",
+                route.name,
+                type(error).__name__,
+                error,
+                len(failed),
+                route.stage.queue,
+            )
+            for index, message in failed:
+                left[index].append(replace(message, exchange="", routing_key=route.stage.queue))
         return [
             replace(outcome, outputs=tuple(left[index]))
             if outcome.kind is OutcomeKind.FORWARD and outcome.outputs

@@ -134,7 +134,13 @@ class Worker:
         try:
             outcomes = self.policy.call(lambda: self.stage.process(batch))
         except TransientError as exc:
-            log.warning("%s: transient failure for a batch of %d: %s", self.stage.name, len(batch), exc)
+            log.log(
+                _level(exc, logging.WARNING),
+                "%s: transient failure for a batch of %d: %s",
+                self.stage.name,
+                len(batch),
+                exc,
+            )
             return [Outcome.retry(exc) for _ in batch]
         if len(outcomes) != len(batch):
             raise RuntimeError(
@@ -165,6 +171,12 @@ class Worker:
                     log.error("dead-lettered: %s", error)
                 else:
                     self.metrics.retried(self.stage.name, error)
-                    log.warning("will retry: %s", error)
+                    log.log(_level(error, logging.WARNING), "will retry: %s", error)
             messages.append(message)
         return messages
+
+
+def _level(error: BaseException, level: int) -> int:
+    """``level``, or DEBUG for an error whose condition was already reported (an unroutable
+    route warns once, not for every batch, message and retry)."""
+    return logging.DEBUG if getattr(error, "reported", False) else level

@@ -2,6 +2,10 @@
 
 Routing key ``<entity>.<event>`` (``order.released``); message_id is the envelope's, so the
 MES can recognise a message it has seen (AMQP delivery is at least once).
+
+``write`` runs inside the ledger transaction of the delivery, so it does not wait for a lost
+connection to come back: the deliver stage waits for it first (:meth:`MesSink.wait_ready`),
+outside the transaction, and a connection lost in between fails the write at once.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bridge.broker.confirms import PublishError
 from bridge.broker.messages import Headers, OutMessage
 from bridge.sinks.base import SinkItem, event_of
 
@@ -24,8 +29,17 @@ class MesSink:
         self.exchange = exchange
         self.confirm_timeout = confirm_timeout
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the channel is open (default: up to the confirm timeout); False if not."""
+        return bool(self.channel.wait_ready(self.confirm_timeout if timeout is None else timeout))
+
     def write(self, items: Sequence[SinkItem]) -> None:
-        """Publish every event (its bytes unchanged) and wait for the broker's confirms."""
+        """Publish every event (its bytes unchanged) and wait for the broker's confirms.
+
+        Raises:
+            PublishError: not connected now (not waited for), or not every event was
+                confirmed; UnroutableError (a PublishError) for events no queue is bound for.
+        """
         messages = []
         for item in items:
             event = event_of(item)
@@ -46,6 +60,8 @@ class MesSink:
                     },
                 )
             )
+        if not self.channel.wait_ready(0):
+            raise PublishError(f"route {self.name}: not connected to the broker", messages)
         self.channel.publish(messages, timeout=self.confirm_timeout)
 
     def close(self) -> None:

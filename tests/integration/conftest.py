@@ -7,6 +7,8 @@ When a service cannot be reached the test FAILS if the environment variable ``CI
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from typing import NoReturn
 
 import pika
@@ -70,3 +72,18 @@ def amqp_url() -> str:
 def rabbitmq(amqp_url: str) -> str:
     """The broker URL, for tests that need RabbitMQ (fails in CI, skips locally when absent)."""
     return amqp_url
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[tuple[str, str]]:
+    """A throw-away schema ``bridge_<uuid>`` on the test PostgreSQL: (url, schema), dropped afterwards."""
+    schema = f"bridge_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_url, schema
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

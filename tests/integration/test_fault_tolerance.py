@@ -54,12 +54,12 @@ def make_documents(folder: Path, count: int) -> list[Path]:
     return files
 
 
-def start_bridge(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """``bridge run`` in its own process."""
+def start_bridge(config: Path, log: Path, *options: str) -> subprocess.Popen[bytes]:
+    """``bridge run`` in its own process (``options`` e.g. ``--workers 3``; default ``--no-http``)."""
     env = dict(os.environ, BRIDGE_CONFIG=str(config), PYTHONUNBUFFERED="1")
     env.pop("BRIDGE_AMQP_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "bridge.cli", "run", "--no-http"],
+        [sys.executable, "-m", "bridge.cli", "run", *(options or ["--no-http"])],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
@@ -131,9 +131,10 @@ def test_a_worker_killed_with_sigkill_mid_stream_loses_and_duplicates_nothing(st
         assert stop_bridge(second) == 0, (tmp_path / "bridge-2.log").read_text()[-3000:]
 
 
-def _rabbitmqctl(*args: str) -> None:
-    rabbitmqctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    subprocess.run([rabbitmqctl, *args], check=True, capture_output=True, timeout=120)
+def rabbitmqctl(*args: str) -> None:
+    """Run ``rabbitmqctl`` (``stop_app``, ``start_app``, ``await_startup``) on the local node."""
+    command = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    subprocess.run([command, *args], check=True, capture_output=True, timeout=120)
 
 
 def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(stream, tmp_path):
@@ -141,11 +142,11 @@ def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(stream, tmp_pa
     bridge = start_bridge(config, tmp_path / "bridge.log")
     try:
         wait_for(lambda: collector.poll() >= 100, timeout=60, interval=0.02)
-        _rabbitmqctl("stop_app")
+        rabbitmqctl("stop_app")
         assert collector.poll() < DOCUMENTS, "the stream finished before the restart: raise DOCUMENTS"
         time.sleep(2)
-        _rabbitmqctl("start_app")
-        _rabbitmqctl("await_startup")
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
         assert bridge.poll() is None, "the bridge process died with the broker"
         _assert_complete(settings, collector, tmp_path, expected)
     finally:

@@ -9,11 +9,9 @@ import socket
 import subprocess
 import sys
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bridge.ledger import Ledger
 
@@ -87,20 +85,6 @@ def _scrape(port: int, wanted: str) -> str | None:
     except OSError:
         return None
     return body if wanted in body else None
-
-
-@pytest.fixture
-def postgres_schema(postgres_url):
-    schema = f"bridge_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgres_url, schema
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 def test_the_pipeline_runs_on_a_postgresql_ledger(rabbitmq, postgres_schema, tmp_path):

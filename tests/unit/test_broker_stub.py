@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from bridge.broker.confirms import PublishError, UnroutableError
 from bridge.broker.messages import OutMessage
 from bridge.broker.names import Names
 from bridge.broker.routing import topic_matches
@@ -125,6 +126,23 @@ def test_unroutable_mandatory_message_fails_but_the_rest_is_delivered(broker: St
     assert bodies(broker, ORDERS) == [b"body-2"]
 
 
+def test_every_unroutable_message_is_named_like_on_the_real_broker(broker: StubBroker) -> None:
+    channel = broker.channel()
+    with pytest.raises(UnroutableError) as caught:
+        channel.publish(
+            [
+                message(NAMES.canonical_exchange, "shipment.created", 1),
+                message(NAMES.canonical_exchange, "order.x", 2),
+                message(NAMES.canonical_exchange, "invoice.posted", 3),
+            ]
+        )
+    assert caught.value.routes == [
+        (NAMES.canonical_exchange, "shipment.created"),
+        (NAMES.canonical_exchange, "invoice.posted"),
+    ]
+    assert [m.message_id for m in caught.value.unconfirmed] == ["m1", "m3"]
+
+
 def test_unknown_exchange_fails(broker: StubBroker) -> None:
     with pytest.raises(TransientError, match="NOT_FOUND"):
         broker.channel().publish([message("nope", "order.created")])
@@ -133,8 +151,9 @@ def test_unknown_exchange_fails(broker: StubBroker) -> None:
 def test_fail_next_publish_delivers_nothing_once(broker: StubBroker) -> None:
     broker.fail_next_publish("boom")
     channel = broker.channel()
-    with pytest.raises(TransientError, match="boom"):
+    with pytest.raises(PublishError, match="boom") as caught:
         channel.publish([message(NAMES.canonical_exchange, "order.created")])
+    assert [m.message_id for m in caught.value.unconfirmed] == ["m1"]
     assert broker.depth(ORDERS) == 0
     channel.publish([message(NAMES.canonical_exchange, "order.created")])
     assert broker.depth(ORDERS) == 1

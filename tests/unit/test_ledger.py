@@ -30,6 +30,7 @@ from bridge.ledger.engine import _typed_error
 from bridge.ledger.models import LedgerBase
 
 from ..conftest import all_at_once
+from .ledger_helpers import hold_sqlite_write_lock
 
 
 @pytest.fixture
@@ -141,7 +142,55 @@ def test_sqlite_runs_in_wal_mode_with_normal_sync_and_foreign_keys(ledger: Ledge
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000  # ledger.busy_timeout_s
+
+
+def test_the_busy_timeout_is_the_one_given(url: str) -> None:
+    with Ledger.connect(url, busy_timeout=0.25) as ledger, ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
+
+
+@pytest.mark.parametrize(
+    ("held", "fails"),
+    [
+        pytest.param(0.1, False, id="a-shorter-lock-is-waited-for"),
+        pytest.param(0.8, True, id="issue-a-longer-lock-is-database-is-locked"),
+    ],
+)
+def test_a_write_waits_for_another_process_lock_up_to_the_busy_timeout(
+    url: str, tmp_path: Path, held: float, fails: bool
+) -> None:
+    with Ledger.connect(url, busy_timeout=0.3) as ledger:
+        holder = hold_sqlite_write_lock(tmp_path / "ledger.sqlite", held)
+        started = time.monotonic()
+        if fails:
+            with pytest.raises(TransientError, match=r"archive raw payloads: database unavailable \(database is locked\)"):
+                ledger.archive_raw([RawRecord("m1", "sap", "LOIPRO05", "1", b"<IDOC/>")])
+            assert time.monotonic() - started >= 0.25  # waited for the busy timeout, did not fail at once
+        else:
+            ledger.archive_raw([RawRecord("m1", "sap", "LOIPRO05", "1", b"<IDOC/>")])
+        holder.join()
+        assert (ledger.raw_payload("m1") is None) is fails
+
+
+def test_reads_do_not_wait_for_another_process_write_lock(url: str, tmp_path: Path) -> None:
+    with Ledger.connect(url, busy_timeout=5) as ledger:
+        holder = hold_sqlite_write_lock(tmp_path / "ledger.sqlite", 0.5)
+        started = time.monotonic()
+        assert ledger.statuses(["m1"], "translate") == {}
+        assert time.monotonic() - started < 0.4  # WAL: readers never wait for the writer
+        holder.join()
+
+
+def test_a_probe_connects_only_when_pinged_and_neither_migrates_nor_checks(tmp_path: Path) -> None:
+    unreachable = Ledger.probe("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    with pytest.raises(TransientError, match="ping"):
+        unreachable.ping()
+    unreachable.close()
+    empty = tmp_path / "empty.sqlite"
+    with Ledger.probe(f"sqlite:///{empty}") as probe:
+        probe.ping()
+        assert probe.schema_version() == 0
 
 
 def test_an_unreachable_database_is_a_transient_error() -> None:
