@@ -80,7 +80,8 @@ _VERSION_SUFFIX_LENGTH = 3
 
 def strip_version(definition: str) -> str:
     """``E2EDK01005`` -> ``E2EDK01``; names without a 3-digit suffix are returned unchanged."""
-    if len(definition) > _VERSION_SUFFIX_LENGTH + 1 and definition[-3:].isdigit():
+    suffix = definition[-3:]
+    if len(definition) > _VERSION_SUFFIX_LENGTH + 1 and suffix.isascii() and suffix.isdigit():
         return definition[:-3]
     return definition
 
