@@ -9,12 +9,16 @@ them apart relies on the fields every IDoc carries:
   middleware samples, which carry little else), and they sit at columns 100 and 163: a record
   that stops before them was cut (a 50-character record is refused, rather than read with the
   sender ``-`` and the creation time *now*).
-* CREDAT and CRETIM (columns 379-392) are always 8 + 6 digits when present: a record whose last
-  non-blank column falls inside them was cut there.
+* A record SAP wrote carries DOCREL (the release that created it), which SAP stamps together
+  with CREDAT and CRETIM (columns 379-392): with DOCREL, both must be present, so SAP's output
+  cut anywhere before column 392 is refused. Without DOCREL (tool-made files), they are
+  optional, but a record whose last non-blank column falls inside them (always 8 + 6 digits)
+  was cut there.
 * Nothing non-blank may follow column 524 (a longer record is shifted or glued to another).
 
-Everything after SNDPRN that SAP may leave blank (receiver, CREDAT/CRETIM as a whole, SERIAL,
-ARCKEY...) is optional, so SAP's unpadded output and tool-made inbound files still read.
+What follows CRETIM (REFINT, REFGRP, REFMES, ARCKEY, SERIAL) is optional and free-form: a cut
+there cannot be told from blanks. SAP's unpadded output, every shipped sample and tool-made
+records (which fill little more than MESTYP, SNDPRN and IDOCTYP) read.
 """
 
 from __future__ import annotations
@@ -91,6 +95,16 @@ def read_control(
             )
         raise refuse(
             f"control record has no {names} (every IDoc carries its message type and sender partner)"
+        )
+    if "DOCREL" in control and not ("CREDAT" in control and "CRETIM" in control):
+        if end < _CREATED[1]:
+            raise refuse(
+                f"control record ends at column {end}, before the end of CREDAT/CRETIM (columns "
+                f"{_CREATED[0] + 1}-{_CREATED[1]}), which SAP writes with DOCREL "
+                f"{control['DOCREL']}: cut short?"
+            )
+        raise refuse(
+            f"control record has DOCREL {control['DOCREL']} but no CREDAT/CRETIM (SAP writes them together)"
         )
     if _CREATED[0] < end < _CREATED[1]:
         raise refuse(

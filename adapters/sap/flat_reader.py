@@ -87,17 +87,16 @@ class FlatIDoc:
     warnings: tuple[str, ...] = ()
 
 
-def _number(raw: str, width: int, name: str, line_no: int, source: str | None, segment: str) -> int | None:
-    """A SEGNUM/PSGNUM/HLEVEL value: ``None`` when blank, else ``width`` ASCII digits."""
+def _number(raw: str, width: int) -> int | None:
+    """A SEGNUM/PSGNUM/HLEVEL value: ``None`` when blank, else ``width`` ASCII digits.
+
+    Raises:
+        ValueError: anything else (superscripts and other Unicode digits included).
+    """
     if not raw or raw.isspace():
         return None
     if len(raw) != width or not (raw.isascii() and raw.isdigit()):
-        raise DecodeError(
-            f"line {line_no}: {name} {raw!r} is not a number of {width} ASCII digits "
-            "(truncated or shifted record?)",
-            source=source,
-            segment=segment,
-        )
+        raise ValueError(raw)
     return int(raw)
 
 
@@ -185,8 +184,9 @@ class _IDocBuilder:
             if not head.isascii():
                 at = next(i for i, byte in enumerate(head) if byte > 0x7F)
                 raise self.fail(
-                    f"line {line_no}, byte {at + 1}: non-ASCII byte in the data record header "
-                    f"(SEGNAM to HLEVEL are ASCII): {bad_bytes_reason(line, at, self.encoding)}"
+                    f"line {line_no}, byte {at + 1} (file offset {offset + at}): non-ASCII bytes "
+                    f"{line[at : at + 4].hex(' ')} in the data record header (SEGNAM to HLEVEL are "
+                    "ASCII in every encoding)"
                 )
             header = head.decode("ascii")
             unit = "bytes"
@@ -209,9 +209,9 @@ class _IDocBuilder:
             )
         self.count += 1
         label = f"{segnam} (line {line_no})"
-        segnum = _number(header[49:55], 6, "SEGNUM", line_no, self.source, label)
-        psgnum = _number(header[55:61], 6, "PSGNUM", line_no, self.source, label)
-        hlevel = _number(header[61:63], 2, "HLEVEL", line_no, self.source, label)
+        segnum = self._number(header, 49, 6, "SEGNUM", line_no, label)
+        psgnum = self._number(header, 55, 6, "PSGNUM", line_no, label)
+        hlevel = self._number(header, 61, 2, "HLEVEL", line_no, label)
         if len(line) < HEADER_LENGTH:
             self._check_short_header(header, line_no, segnam)
         sdata = line[HEADER_LENGTH:DATA_LENGTH]
@@ -239,6 +239,19 @@ class _IDocBuilder:
         self.by_segnum[segnum or self.count] = node
         self.latest_of_type[segment.segment_type] = node
         self.last = node
+
+    def _number(
+        self, header: str, offset: int, width: int, name: str, line_no: int, label: str
+    ) -> int | None:
+        raw = header[offset : offset + width]
+        try:
+            return _number(raw, width)
+        except ValueError:
+            raise self.fail(
+                f"line {line_no}: {name} {raw!r} is not a number of {width} ASCII digits "
+                "(truncated or shifted record?)",
+                label,
+            ) from None
 
     def _check_short_header(self, header: str, line_no: int, segnam: str) -> None:
         end = len(header)
@@ -370,7 +383,7 @@ def _as_bytes(data: bytes | str, encoding: FlatEncoding, source: str | None) -> 
 
 
 def _decoded(
-    raw: bytes, line_no: int, offset: int, encoding: FlatEncoding, source: str | None
+    raw: bytes, line_no: int, offset: int, encoding: FlatEncoding, source: str | None, docnum: str | None
 ) -> str | bytes:
     """A line as text, or as bytes when a multi-byte code page line holds non-ASCII bytes."""
     if encoding.kind == "multi-byte":
@@ -383,6 +396,7 @@ def _decoded(
             f"line {line_no}, byte {exc.start + 1} (file offset {offset + exc.start}): "
             f"{bad_bytes_reason(raw, exc.start, encoding)}",
             source=source,
+            document_id=docnum,
             segment=f"{segnam} (line {line_no})" if segnam else None,
         ) from None
 
@@ -424,7 +438,7 @@ def read_idocs_flat(
             if raw.startswith(_CONTROL):
                 if builder is not None:
                     done.append(builder.result())
-                line = _decoded(raw, line_no, offset, declared, source)
+                line = _decoded(raw, line_no, offset, declared, source, None)
                 control = read_control(line, line_no, declared, source=source)
                 builder = _IDocBuilder(control, registry, source, idoc_type, declared)
             elif raw.startswith(_STATUS):
@@ -441,7 +455,7 @@ def read_idocs_flat(
                     source=source,
                 )
             else:
-                builder.add(_decoded(raw, line_no, offset, declared, source), line_no, offset)
+                builder.add(_decoded(raw, line_no, offset, declared, source, builder.docnum), line_no, offset)
     except LineEndError as exc:
         raise DecodeError(str(exc), source=source, document_id=builder.docnum if builder else None) from None
     if builder is None:

@@ -48,9 +48,9 @@ def data_line(
 
 
 def control_line(idoc_type: str = "ZBRTEST01", docnum: str = "") -> str:
-    """The shortest control record a sender writes: up to MESTYP and SNDPRN, blanks stripped."""
+    """A tool-made control record (no DOCREL): up to MESTYP and SNDPRN, blanks stripped."""
     return (
-        f"{'EDI_DC40':<10}100{docnum:<16}758 3022  {idoc_type:<30}{'':<30}{'ZBRTEST':<30}"
+        f"{'EDI_DC40':<10}100{docnum:<16}    3022  {idoc_type:<30}{'':<30}{'ZBRTEST':<30}"
         f"{'':<19}{'SAPS4H':<10}LS  S4HCLNT100"
     )
 
@@ -213,7 +213,7 @@ def test_a_truncated_data_line_is_a_decode_error_naming_line_and_segment(registr
     with pytest.raises(DecodeError) as caught:
         read("zbrtest01_truncated.txt", registry)
     error = caught.value
-    assert (error.source, error.document_id) == ("zbrtest01_truncated.txt", None)
+    assert (error.source, error.document_id) == ("zbrtest01_truncated.txt", "0000000000123456")
     assert error.segment == "E2ZTRL000 (line 11)"
     assert "line 11: SEGNUM '000' is not a number" in str(error)
 
