@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from adapters.sap.definitions import (
     DefinitionRegistry,
+    FieldDefinition,
     IDocTypeDefinition,
     SegmentDefinition,
     segment_type_from_definition,
@@ -108,20 +109,48 @@ class _Node:
     parent: _Node | None
 
 
-def _decode_sdata(definition: SegmentDefinition, sdata: str) -> dict[str, str]:
-    """Cut SDATA into the definition's fields; keep what no field covers rather than lose it."""
+def _decode_sdata(
+    definition: SegmentDefinition, sdata: str
+) -> tuple[dict[str, str], FieldDefinition | None]:
+    """Cut SDATA into the definition's fields; keep what no field covers rather than lose it.
+
+    Returns:
+        The fields, and the field a short line ends inside with a non-blank character (a line
+        cut there would look the same), else ``None``.
+    """
     if not definition.fields:  # a hierarchy-only definition
         raw = sdata.rstrip()
-        return {RAW_SDATA: raw} if raw else {}
+        return ({RAW_SDATA: raw} if raw else {}), None
     fields: dict[str, str] = {}
+    size = len(sdata)
+    ascending = definition.fields_ascending
+    ends_inside: FieldDefinition | None = None
     for fdef in definition.fields:
-        value = sdata[fdef.offset : fdef.offset + fdef.length].rstrip()
+        offset = fdef.offset
+        if offset >= size:
+            if ascending:
+                break
+            continue
+        end = offset + fdef.length
+        if size < end and not sdata[-1].isspace():
+            ends_inside = fdef
+        value = sdata[offset:end].rstrip()
         if value:
             fields[fdef.name] = value
-    rest = sdata[definition.sdata_length :].rstrip()
-    if rest:
-        fields[SDATA_REST] = rest
-    return fields
+    cover = definition.sdata_length
+    if size > cover:
+        rest = sdata[cover:].rstrip()
+        if rest:
+            fields[SDATA_REST] = rest
+    return fields, ends_inside
+
+
+def _field_ending_inside(definition: SegmentDefinition, sdata: str | bytes) -> FieldDefinition | None:
+    """The field a short line ends inside with a non-blank character, if any."""
+    size = len(sdata)
+    if size == 0 or size >= definition.sdata_length or sdata[size - 1 :].isspace():
+        return None
+    return next((f for f in definition.fields if f.offset < size < f.offset + f.length), None)
 
 
 def _byte_layout(definition: SegmentDefinition) -> ByteLayout:
@@ -162,10 +191,14 @@ class _IDocBuilder:
         self.warnings: list[str] = []
         self.warning_count = 0
 
-    def warn(self, message: str) -> None:
+    def warn(self, line_no: int, segnam: str, column: int, where: str, first: int, length: int) -> None:
+        """Count a line ending inside a field; word it only while under :data:`MAX_WARNINGS`."""
         self.warning_count += 1
         if self.warning_count <= MAX_WARNINGS:
-            self.warnings.append(message)
+            self.warnings.append(
+                f"line {line_no}: {segnam} ends at column {column}, inside {where} (columns "
+                f"{first}-{first + length - 1}): read as it is, but a line cut there would look the same"
+            )
 
     def result(self) -> FlatIDoc:
         warnings = self.warnings
@@ -179,20 +212,7 @@ class _IDocBuilder:
     def add(self, line: str | bytes, line_no: int, offset: int) -> None:
         """One data line: ``str`` when decoded whole, ``bytes`` for a multi-byte code page line
         holding non-ASCII bytes (its fields are then cut at byte offsets)."""
-        if isinstance(line, bytes):
-            head = line[:HEADER_LENGTH]
-            if not head.isascii():
-                at = next(i for i, byte in enumerate(head) if byte > 0x7F)
-                raise self.fail(
-                    f"line {line_no}, byte {at + 1} (file offset {offset + at}): non-ASCII bytes "
-                    f"{line[at : at + 4].hex(' ')} in the data record header (SEGNAM to HLEVEL are "
-                    "ASCII in every encoding)"
-                )
-            header = head.decode("ascii")
-            unit = "bytes"
-        else:
-            header = line[:HEADER_LENGTH]
-            unit = "characters"
+        header = self._header(line, line_no, offset)
         segnam = header[:30].rstrip()
         if not segnam:
             raise self.fail(f"line {line_no}: data record without SEGNAM")
@@ -204,41 +224,73 @@ class _IDocBuilder:
                 segnam,
             )
         if len(line) > DATA_LENGTH and not line[DATA_LENGTH:].isspace():
+            unit = "bytes" if isinstance(line, bytes) else "characters"
             raise self.fail(
                 f"line {line_no}: data record is {len(line)} {unit}, longer than {DATA_LENGTH}", segnam
             )
         self.count += 1
         label = f"{segnam} (line {line_no})"
-        segnum = self._number(header, 49, 6, "SEGNUM", line_no, label)
-        psgnum = self._number(header, 55, 6, "PSGNUM", line_no, label)
-        hlevel = self._number(header, 61, 2, "HLEVEL", line_no, label)
-        if len(line) < HEADER_LENGTH:
-            self._check_short_header(header, line_no, segnam)
-        sdata = line[HEADER_LENGTH:DATA_LENGTH]
+        numbers = header[49:63]
+        if len(numbers) == 14 and numbers.isascii() and numbers.isdigit():  # the usual case
+            segnum, psgnum, hlevel = int(numbers[:6]), int(numbers[6:12]), int(numbers[12:])
+        else:
+            segnum = self._number(header, 49, 6, "SEGNUM", line_no, label)
+            psgnum = self._number(header, 55, 6, "PSGNUM", line_no, label)
+            hlevel = self._number(header, 61, 2, "HLEVEL", line_no, label)
+            if len(line) < HEADER_LENGTH:
+                self._check_short_header(header, line_no, segnam)
         definition = self.types.lookup(segnam)
-        if isinstance(sdata, bytes):
-            fields = self._cut_bytes(definition, sdata, line_no, offset, label)
-        elif definition is not None:
-            fields = _decode_sdata(definition, sdata)
-        else:
-            raw = sdata.rstrip()
-            fields = {RAW_SDATA: raw} if raw else {}
-        if definition is not None:
-            if len(sdata) < definition.sdata_length:
-                self._check_short_sdata(definition, sdata, line_no, segnam)
-            segment = Segment(definition.segment_type, fields, definition=segnam, segnum=segnum or self.count)
-            if hlevel is None:
-                hlevel = definition.level
-        else:
-            segment = Segment(
-                segment_type_from_definition(segnam), fields, definition=segnam, segnum=segnum or self.count
-            )
+        segment = self._segment(definition, segnam, line[HEADER_LENGTH:DATA_LENGTH], line_no, offset, label)
+        segment.segnum = segnum or self.count
+        if hlevel is None and definition is not None:
+            hlevel = definition.level
         parent = self._parent(definition, segment.segment_type, segnum, psgnum, hlevel)
         (parent.segment if parent else self.idoc.root).add_child(segment)
         node = _Node(segment, definition, hlevel, parent)
-        self.by_segnum[segnum or self.count] = node
+        self.by_segnum[segment.segnum] = node
         self.latest_of_type[segment.segment_type] = node
         self.last = node
+
+    def _header(self, line: str | bytes, line_no: int, offset: int) -> str:
+        if not isinstance(line, bytes):
+            return line[:HEADER_LENGTH]
+        head = line[:HEADER_LENGTH]
+        if not head.isascii():
+            at = next(i for i, byte in enumerate(head) if byte > 0x7F)
+            raise self.fail(
+                f"line {line_no}, byte {at + 1} (file offset {offset + at}): non-ASCII bytes "
+                f"{line[at : at + 4].hex(' ')} in the data record header (SEGNAM to HLEVEL are "
+                "ASCII in every encoding)"
+            )
+        return head.decode("ascii")
+
+    def _segment(
+        self,
+        definition: SegmentDefinition | None,
+        segnam: str,
+        sdata: str | bytes,
+        line_no: int,
+        offset: int,
+        label: str,
+    ) -> Segment:
+        """The segment of one line's SDATA (warning when the line ends inside a field)."""
+        if definition is None:
+            if isinstance(sdata, bytes):
+                fields = self._cut_bytes(None, sdata, line_no, offset, label)
+            else:
+                raw = sdata.rstrip()
+                fields = {RAW_SDATA: raw} if raw else {}
+            return Segment(segment_type_from_definition(segnam), fields, definition=segnam)
+        if isinstance(sdata, bytes):
+            fields = self._cut_bytes(definition, sdata, line_no, offset, label)
+            ends_inside = _field_ending_inside(definition, sdata)
+        else:
+            fields, ends_inside = _decode_sdata(definition, sdata)
+        if ends_inside is not None:
+            first = HEADER_LENGTH + ends_inside.offset + 1
+            where = f"field {ends_inside.name}"
+            self.warn(line_no, segnam, HEADER_LENGTH + len(sdata), where, first, ends_inside.length)
+        return Segment(definition.segment_type, fields, definition=segnam)
 
     def _number(
         self, header: str, offset: int, width: int, name: str, line_no: int, label: str
@@ -259,28 +311,7 @@ class _IDocBuilder:
             return
         for name, offset, length in _SHORT_HEADER:
             if offset < end < offset + length:
-                self.warn(
-                    f"line {line_no}: {segnam} ends at column {end}, inside header field {name} "
-                    f"(columns {offset + 1}-{offset + length}): read as it is, but a line cut there "
-                    "would look the same"
-                )
-
-    def _check_short_sdata(
-        self, definition: SegmentDefinition, sdata: str | bytes, line_no: int, segnam: str
-    ) -> None:
-        """Warn when a short line ends inside a non-blank field (legal, but so is a cut)."""
-        end = len(sdata)
-        if end == 0 or sdata[end - 1 :].isspace():
-            return
-        for fdef in definition.fields:
-            if fdef.offset < end < fdef.offset + fdef.length:
-                first = HEADER_LENGTH + fdef.offset + 1
-                self.warn(
-                    f"line {line_no}: {segnam} ends at column {HEADER_LENGTH + end}, inside field "
-                    f"{fdef.name} (columns {first}-{first + fdef.length - 1}): read as it is, but "
-                    "a line cut there would look the same"
-                )
-                return
+                self.warn(line_no, segnam, end, f"header field {name}", offset + 1, length)
 
     def _cut_bytes(
         self, definition: SegmentDefinition | None, sdata: bytes, line_no: int, offset: int, label: str
