@@ -119,7 +119,7 @@ def _resolve(declared: str) -> FlatEncoding:
         what = declared
     try:
         codec = codecs.lookup(codec_name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise ConfigError(f"unknown encoding {declared!r} (examples: {_EXAMPLES})") from None
     try:
         sample = _ASCII.decode(codec)
