@@ -23,8 +23,10 @@
   last field a partial definition knows is kept under ``SDATA_REST``.
 * Short lines are padded: SAP strips trailing blanks. A data line that ends inside a non-blank
   field (or header field) is read as it is, with a warning naming the line and the field, since
-  a line cut there would look the same (at most :data:`MAX_WARNINGS` per IDoc). SEGNUM, PSGNUM
-  and HLEVEL are ASCII digits of their full width, or blank.
+  a line cut there would look the same; so is a data line without the DOCNUM its control record
+  has (SAP writes it in every record: a line break inside a record splits it so). At most
+  :data:`MAX_WARNINGS` warnings per IDoc are worded. SEGNUM, PSGNUM and HLEVEL are ASCII digits
+  of their full width, or blank.
 * The parent of a segment is taken, in this order, from PSGNUM when it is present and
   consistent (it names an earlier segment, the definition's parent type matches when both
   segments are known, and the parent's HLEVEL is smaller), from the definition's parent type
@@ -191,10 +193,15 @@ class _IDocBuilder:
         self.warnings: list[str] = []
         self.warning_count = 0
 
-    def warn(self, line_no: int, segnam: str, column: int, where: str, first: int, length: int) -> None:
-        """Count a line ending inside a field; word it only while under :data:`MAX_WARNINGS`."""
+    def counted(self) -> bool:
+        """Count one warning; True while it is still to be worded (under :data:`MAX_WARNINGS`)."""
         self.warning_count += 1
-        if self.warning_count <= MAX_WARNINGS:
+        return self.warning_count <= MAX_WARNINGS
+
+    def warn_ends_inside(
+        self, line_no: int, segnam: str, column: int, where: str, first: int, length: int
+    ) -> None:
+        if self.counted():
             self.warnings.append(
                 f"line {line_no}: {segnam} ends at column {column}, inside {where} (columns "
                 f"{first}-{first + length - 1}): read as it is, but a line cut there would look the same"
@@ -222,6 +229,11 @@ class _IDocBuilder:
                 f"line {line_no}: data record DOCNUM {docnum} does not match the control "
                 f"record's DOCNUM {self.docnum}",
                 segnam,
+            )
+        if not docnum and self.docnum and self.counted():  # SAP writes it in every record
+            self.warnings.append(
+                f"line {line_no}: {segnam} has no DOCNUM, though the control record's is "
+                f"{self.docnum}: a line break inside a record?"
             )
         if len(line) > DATA_LENGTH and not line[DATA_LENGTH:].isspace():
             unit = "bytes" if isinstance(line, bytes) else "characters"
@@ -289,7 +301,8 @@ class _IDocBuilder:
         if ends_inside is not None:
             first = HEADER_LENGTH + ends_inside.offset + 1
             where = f"field {ends_inside.name}"
-            self.warn(line_no, segnam, HEADER_LENGTH + len(sdata), where, first, ends_inside.length)
+            column = HEADER_LENGTH + len(sdata)
+            self.warn_ends_inside(line_no, segnam, column, where, first, ends_inside.length)
         return Segment(definition.segment_type, fields, definition=segnam)
 
     def _number(
@@ -311,7 +324,7 @@ class _IDocBuilder:
             return
         for name, offset, length in _SHORT_HEADER:
             if offset < end < offset + length:
-                self.warn(line_no, segnam, end, f"header field {name}", offset + 1, length)
+                self.warn_ends_inside(line_no, segnam, end, f"header field {name}", offset + 1, length)
 
     def _cut_bytes(
         self, definition: SegmentDefinition | None, sdata: bytes, line_no: int, offset: int, label: str
