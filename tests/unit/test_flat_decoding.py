@@ -126,7 +126,9 @@ def test_one_stray_byte_is_an_error_at_its_line_and_offset_not_mojibake(
 
 @settings(max_examples=60, deadline=None)
 @given(st.data())
-def test_any_invalid_utf8_byte_is_reported_at_the_first_invalid_sequence(registry, data: st.DataObject) -> None:
+def test_any_invalid_utf8_byte_is_reported_at_the_first_invalid_sequence(
+    registry, data: st.DataObject
+) -> None:
     text = write_idoc_flat([with_texts(registry, "装配篮子 ÄÖÜ")], registry, pad=False).encode("utf-8")
     offset = data.draw(st.integers(0, len(text) - 1), label="offset")
     byte = data.draw(st.sampled_from([0x80, 0xB0, 0xC0, 0xC5, 0xE4, 0xF5, 0xFF]), label="byte")
@@ -263,7 +265,7 @@ def test_translate_without_encoding_gives_one_error_line_for_a_gbk_file(tmp_path
         pytest.param("gbkk", "unknown encoding 'gbkk'", id="unknown"),
     ],
 )
-def test_translate_with_an_unusable_encoding_is_a_configuration_error(tmp_path, encoding: str, says: str) -> None:
+def test_translate_with_an_unusable_encoding_is_a_configuration_error(encoding: str, says: str) -> None:
     code, _, err = run("translate", "--mappings", str(MAPPINGS), "--encoding", encoding, str(MATMAS))
     assert code == 2
     assert says in err
