@@ -21,10 +21,12 @@
   the field name ``SDATA`` (an unknown one gets a type guessed by
   :func:`~adapters.sap.definitions.segment_type_from_definition`), and non-blank data after the
   last field a partial definition knows is kept under ``SDATA_REST``.
-* Short lines are padded: SAP strips trailing blanks. A data line that ends inside a non-blank
-  field (or header field) is read as it is, with a warning naming the line and the field, since
-  a line cut there would look the same; so is a data line without the DOCNUM its control record
-  has (SAP writes it in every record: a line break inside a record splits it so). At most
+* Short lines are padded: SAP strips trailing blanks. A data line that ends inside a field (or
+  header field; in SAP's stripped lines, always a non-blank one) is read as it is, with a
+  warning naming the line and the field, since a line cut there would look the same (a line
+  ending exactly between two fields cannot be told from SAP's output with the rest blank). A
+  data line without the DOCNUM of its control record is read with a warning too: SAP writes
+  it in every record, and a line break inside a record splits it so. At most
   :data:`MAX_WARNINGS` warnings per IDoc are worded. SEGNUM, PSGNUM and HLEVEL are ASCII digits
   of their full width, or blank.
 * The parent of a segment is taken, in this order, from PSGNUM when it is present and
@@ -117,8 +119,8 @@ def _decode_sdata(
     """Cut SDATA into the definition's fields; keep what no field covers rather than lose it.
 
     Returns:
-        The fields, and the field a short line ends inside with a non-blank character (a line
-        cut there would look the same), else ``None``.
+        The fields, and the field a short line ends inside (a line cut there would look the
+        same), else ``None``.
     """
     if not definition.fields:  # a hierarchy-only definition
         raw = sdata.rstrip()
@@ -134,7 +136,7 @@ def _decode_sdata(
                 break
             continue
         end = offset + fdef.length
-        if size < end and not sdata[-1].isspace():
+        if size < end:
             ends_inside = fdef
         value = sdata[offset:end].rstrip()
         if value:
@@ -148,9 +150,9 @@ def _decode_sdata(
 
 
 def _field_ending_inside(definition: SegmentDefinition, sdata: str | bytes) -> FieldDefinition | None:
-    """The field a short line ends inside with a non-blank character, if any."""
+    """The field a short line ends inside, if any."""
     size = len(sdata)
-    if size == 0 or size >= definition.sdata_length or sdata[size - 1 :].isspace():
+    if size == 0 or size >= definition.sdata_length:
         return None
     return next((f for f in definition.fields if f.offset < size < f.offset + f.length), None)
 
@@ -320,8 +322,6 @@ class _IDocBuilder:
 
     def _check_short_header(self, header: str, line_no: int, segnam: str) -> None:
         end = len(header)
-        if header[end - 1 :].isspace():
-            return
         for name, offset, length in _SHORT_HEADER:
             if offset < end < offset + length:
                 self.warn_ends_inside(line_no, segnam, end, f"header field {name}", offset + 1, length)
