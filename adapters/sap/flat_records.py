@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from adapters.sap.encodings import FlatEncoding
 
-__all__ = ["ByteLayout", "FieldBytesError", "bad_bytes_reason", "iter_lines"]
+__all__ = ["ByteLayout", "FieldBytesError", "LineEndError", "bad_bytes_reason", "iter_lines"]
 
 _CR = b"\r"
 _LF = b"\n"
