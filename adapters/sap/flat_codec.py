@@ -4,8 +4,9 @@ The format is split by job: :mod:`adapters.sap.flat_layout` (record layouts),
 :mod:`adapters.sap.encodings` (UTF-8, code pages, SAP code page numbers),
 :mod:`adapters.sap.flat_records` (line ends, decoding a line's bytes),
 :mod:`adapters.sap.flat_control` (the control record and when it is complete),
-:mod:`adapters.sap.flat_reader` (file -> IDoc trees) and :mod:`adapters.sap.flat_writer`
-(IDoc trees -> file). This module gathers their public names.
+:mod:`adapters.sap.flat_sdata` (SDATA -> fields), :mod:`adapters.sap.flat_hierarchy` (where a
+segment goes in the tree), :mod:`adapters.sap.flat_reader` (file -> IDoc trees) and
+:mod:`adapters.sap.flat_writer` (IDoc trees -> file). This module gathers their public names.
 """
 
 from __future__ import annotations

@@ -29,13 +29,8 @@
   it in every record, and a line break inside a record splits it so. At most
   :data:`MAX_WARNINGS` warnings per IDoc are worded. SEGNUM, PSGNUM and HLEVEL are ASCII digits
   of their full width, or blank.
-* The parent of a segment is taken, in this order, from PSGNUM when it is present and
-  consistent (it names an earlier segment, the definition's parent type matches when both
-  segments are known, and the parent's HLEVEL is smaller), from the definition's parent type
-  (nearest open segment of that type, else the latest segment of that type), from HLEVEL
-  (nearest open segment with a smaller level), else the segment is top level. PSGNUM is
-  checked because tool-made files carry wrong ones. An unknown segment with neither a usable
-  PSGNUM nor HLEVEL therefore lands at top level.
+* Segments are placed in the tree by :mod:`adapters.sap.flat_hierarchy` (PSGNUM when it can be
+  trusted, else the definition, else HLEVEL).
 """
 
 from __future__ import annotations
@@ -44,25 +39,25 @@ from dataclasses import dataclass
 
 from adapters.sap.definitions import (
     DefinitionRegistry,
-    FieldDefinition,
     IDocTypeDefinition,
     SegmentDefinition,
     segment_type_from_definition,
 )
 from adapters.sap.encodings import FlatEncoding, flat_encoding
 from adapters.sap.flat_control import read_control
+from adapters.sap.flat_hierarchy import SegmentHierarchy
 from adapters.sap.flat_layout import (
     CONTROL_TAG,
     DATA_HEADER_LAYOUT,
     DATA_LENGTH,
     HEADER_LENGTH,
     RAW_SDATA,
-    SDATA_LENGTH,
     SDATA_REST,
     STATUS_TAG,
     V2_TAGS,
 )
 from adapters.sap.flat_records import ByteLayout, FieldBytesError, LineEndError, bad_bytes_reason, iter_lines
+from adapters.sap.flat_sdata import RAW_LAYOUT, byte_layout, decode_sdata, field_ending_inside
 from adapters.sap.model import IDoc, Segment
 from bridge.errors import DecodeError
 
@@ -75,7 +70,6 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _CONTROL = CONTROL_TAG.encode()
 _STATUS = STATUS_TAG.encode()
 _V2 = tuple(tag.encode() for tag in V2_TAGS)
-_RAW_LAYOUT = ByteLayout(((RAW_SDATA, 0, SDATA_LENGTH),), SDATA_LENGTH)
 _SHORT_HEADER = DATA_HEADER_LAYOUT[:3]  # SEGNAM, MANDT, DOCNUM; the numbers are checked
 
 
@@ -105,68 +99,6 @@ def _number(raw: str, width: int) -> int | None:
     return int(raw)
 
 
-@dataclass(slots=True)
-class _Node:
-    segment: Segment
-    definition: SegmentDefinition | None
-    hlevel: int | None
-    parent: _Node | None
-
-
-def _decode_sdata(
-    definition: SegmentDefinition, sdata: str
-) -> tuple[dict[str, str], FieldDefinition | None]:
-    """Cut SDATA into the definition's fields; keep what no field covers rather than lose it.
-
-    Returns:
-        The fields, and the field a short line ends inside (a line cut there would look the
-        same), else ``None``.
-    """
-    if not definition.fields:  # a hierarchy-only definition
-        raw = sdata.rstrip()
-        return ({RAW_SDATA: raw} if raw else {}), None
-    fields: dict[str, str] = {}
-    size = len(sdata)
-    ascending = definition.fields_ascending
-    ends_inside: FieldDefinition | None = None
-    for fdef in definition.fields:
-        offset = fdef.offset
-        if offset >= size:
-            if ascending:
-                break
-            continue
-        end = offset + fdef.length
-        if size < end:
-            ends_inside = fdef
-        value = sdata[offset:end].rstrip()
-        if value:
-            fields[fdef.name] = value
-    cover = definition.sdata_length
-    if size > cover:
-        rest = sdata[cover:].rstrip()
-        if rest:
-            fields[SDATA_REST] = rest
-    return fields, ends_inside
-
-
-def _field_ending_inside(definition: SegmentDefinition, sdata: str | bytes) -> FieldDefinition | None:
-    """The field a short line ends inside, if any."""
-    size = len(sdata)
-    if size == 0 or size >= definition.sdata_length:
-        return None
-    return next((f for f in definition.fields if f.offset < size < f.offset + f.length), None)
-
-
-def _byte_layout(definition: SegmentDefinition) -> ByteLayout:
-    if not definition.fields:
-        return _RAW_LAYOUT
-    fields = [(f.name, f.offset, f.length) for f in definition.fields]
-    end = definition.sdata_length
-    if end < SDATA_LENGTH:
-        fields.append((SDATA_REST, end, SDATA_LENGTH - end))
-    return ByteLayout(fields, SDATA_LENGTH)
-
-
 class _IDocBuilder:
     """Builds one IDoc from its control line and data lines."""
 
@@ -188,9 +120,7 @@ class _IDocBuilder:
             idoc_type or None, extension, source=source, document_id=self.docnum
         )
         self.count = 0
-        self.last: _Node | None = None
-        self.by_segnum: dict[int, _Node] = {}
-        self.latest_of_type: dict[str, _Node] = {}
+        self.hierarchy = SegmentHierarchy(self.idoc.root)
         self.layouts: dict[str, ByteLayout] = {}
         self.warnings: list[str] = []
         self.warning_count = 0
@@ -258,12 +188,7 @@ class _IDocBuilder:
         segment.segnum = segnum or self.count
         if hlevel is None and definition is not None:
             hlevel = definition.level
-        parent = self._parent(definition, segment.segment_type, segnum, psgnum, hlevel)
-        (parent.segment if parent else self.idoc.root).add_child(segment)
-        node = _Node(segment, definition, hlevel, parent)
-        self.by_segnum[segment.segnum] = node
-        self.latest_of_type[segment.segment_type] = node
-        self.last = node
+        self.hierarchy.place(segment, definition, segnum, psgnum, hlevel)
 
     def _header(self, line: str | bytes, line_no: int, offset: int) -> str:
         if not isinstance(line, bytes):
@@ -297,9 +222,9 @@ class _IDocBuilder:
             return Segment(segment_type_from_definition(segnam), fields, definition=segnam)
         if isinstance(sdata, bytes):
             fields = self._cut_bytes(definition, sdata, line_no, offset, label)
-            ends_inside = _field_ending_inside(definition, sdata)
+            ends_inside = field_ending_inside(definition, sdata)
         else:
-            fields, ends_inside = _decode_sdata(definition, sdata)
+            fields, ends_inside = decode_sdata(definition, sdata)
         if ends_inside is not None:
             first = HEADER_LENGTH + ends_inside.offset + 1
             where = f"field {ends_inside.name}"
@@ -329,10 +254,10 @@ class _IDocBuilder:
     def _cut_bytes(
         self, definition: SegmentDefinition | None, sdata: bytes, line_no: int, offset: int, label: str
     ) -> dict[str, str]:
-        layout = _RAW_LAYOUT
+        layout = RAW_LAYOUT
         if definition is not None:
             layout = self.layouts.get(definition.definition) or self.layouts.setdefault(
-                definition.definition, _byte_layout(definition)
+                definition.definition, byte_layout(definition)
             )
         try:
             return layout.cut(sdata, self.encoding.codec)
@@ -352,57 +277,6 @@ class _IDocBuilder:
                     f"positions do not fit this file, or it is not {self.encoding.label}"
                 )
             raise self.fail(f"{where}: {reason}", label) from None
-
-    def _parent(
-        self,
-        definition: SegmentDefinition | None,
-        segment_type: str,
-        segnum: int | None,
-        psgnum: int | None,
-        hlevel: int | None,
-    ) -> _Node | None:
-        if psgnum is not None:
-            ok, parent = self._psgnum_parent(definition, segnum, psgnum, hlevel)
-            if ok:
-                return parent
-        if definition is not None:
-            if definition.parent_type is None:
-                return None
-            node = self.last
-            while node is not None and node.segment.segment_type != definition.parent_type:
-                node = node.parent
-            # not among the open segments (a guessed placement came between): the latest one
-            node = node or self.latest_of_type.get(definition.parent_type)
-            if node is not None:
-                return node
-        if hlevel is not None:
-            node = self.last
-            while node is not None and (node.hlevel is None or node.hlevel >= hlevel):
-                node = node.parent
-            return node
-        return None
-
-    def _psgnum_parent(
-        self, definition: SegmentDefinition | None, segnum: int | None, psgnum: int, hlevel: int | None
-    ) -> tuple[bool, _Node | None]:
-        """``(True, parent)`` when PSGNUM can be trusted, else ``(False, None)``."""
-        if psgnum == 0:
-            return (definition is None or definition.parent_type is None), None
-        if segnum is not None and psgnum >= segnum:
-            return False, None
-        parent = self.by_segnum.get(psgnum)
-        if parent is None:
-            return False, None
-        if (
-            definition is not None
-            and parent.definition is not None
-            and definition.parent_type != parent.segment.segment_type
-        ):
-            return False, None
-        if hlevel is not None and parent.hlevel is not None and parent.hlevel >= hlevel:
-            return False, None
-        return True, parent
-
 
 def _as_bytes(data: bytes | str, encoding: FlatEncoding, source: str | None) -> tuple[bytes, int]:
     """The file's bytes and where its first line starts (after a UTF-8 BOM)."""
