@@ -26,6 +26,13 @@ mappings_option = click.option(
     default=None,
     help="Folder of mapping files (default $BRIDGE_MAPPINGS_DIR or ./mappings).",
 )
+encoding_option = click.option(
+    "--encoding",
+    default=None,
+    help="Encoding of flat IDoc files: a Python codec (utf-8, gbk, latin-1, cp1252, big5, "
+    "shift_jis) or a SAP code page number (4110, 8400, 8300, 8000, 1100, 1160); default UTF-8. "
+    "IDoc-XML declares its own.",
+)
 definitions_option = click.option(
     "--definitions",
     multiple=True,
@@ -65,8 +72,13 @@ def main() -> None:
 @click.option("--mapping", "mapping_name", help="Use this mapping instead of choosing by document type.")
 @click.option("--source-system", help="Source system of the files (default: detected from the bytes).")
 @click.option("--document-type", help="Choose the mapping for this document type (e.g. LOIPRO05).")
-@click.option("--idoc-type", help="IDoc type of flat files whose control record does not name it.")
+@click.option(
+    "--idoc-type",
+    help="Decode every IDoc as this basic type (e.g. LOIPRO05), whatever its control record's "
+    "IDOCTYP says (EDI tools may put junk there).",
+)
 @definitions_option
+@encoding_option
 @mappings_option
 def translate(
     files: Sequence[Path],
@@ -75,12 +87,14 @@ def translate(
     document_type: str | None,
     idoc_type: str | None,
     definitions: Sequence[Path],
+    encoding: str | None,
     mappings_dir: Path | None,
 ) -> None:
     """Translate source documents to canonical envelopes (JSON lines on stdout).
 
     A canonical envelope (JSON) given as FILE goes the other way: the reverse mapping for its
-    entity renders the target payload.
+    entity renders the target payload. What the decoder doubts (e.g. a flat line that ends
+    inside a field) is printed as ``bridge: warning: FILE: line N: ...`` on stderr.
     """
     from bridge.translate import Translator
 
@@ -90,12 +104,12 @@ def translate(
             mapping_name=mapping_name,
             source_system=source_system,
             document_type=document_type,
-            codec_options={"definitions": list(definitions), "idoc_type": idoc_type},
+            codec_options={"definitions": list(definitions), "idoc_type": idoc_type, "encoding": encoding},
         )
     failures = 0
     for path in files:
         try:
-            for line in translator.translate_file(path):
+            for line in translator.translate_file(path, on_warning=_warning_printer(path)):
                 click.echo(line)
         except ConfigError as exc:
             _fail(str(exc), EXIT_CONFIG)
@@ -110,6 +124,13 @@ def translate(
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _warning_printer(path: Path) -> Callable[[str], None]:
+    def warn(warning: str) -> None:
+        click.echo(f"bridge: warning: {path}: {warning}", err=True)
+
+    return warn
+
+
 # -- idoc -------------------------------------------------------------------------------
 
 
@@ -121,15 +142,22 @@ def idoc() -> None:
 @idoc.command("show")
 @click.argument("file", type=click.Path(path_type=Path))
 @definitions_option
-@click.option("--idoc-type", help="IDoc type of a flat file whose control record does not name it.")
-def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None) -> None:
+@click.option(
+    "--idoc-type",
+    help="Decode the IDoc as this basic type, whatever its control record's IDOCTYP says.",
+)
+@encoding_option
+def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None, encoding: str | None) -> None:
     """Print a parsed IDoc as JSON: control record and segment tree."""
     from bridge.translate import read_input
 
     with _reported():
         data = read_input(file)
         describe = _inspector("sap")
-        shown = describe(data, origin=file.name, definitions=list(definitions), idoc_type=idoc_type)
+        options = {"encoding": encoding} if encoding else {}  # describe() passes codec options on
+        shown = describe(
+            data, origin=file.name, definitions=list(definitions), idoc_type=idoc_type, **options
+        )
         click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False))
 
 
@@ -256,8 +284,20 @@ INGEST_BATCH = 200
     help="How long to wait for a restarting broker or a busy ledger, per batch and at start-up "
     "(e.g. 30s, 5m; default broker.ingest_deadline_s).",
 )
+@click.option(
+    "--encoding",
+    default=None,
+    help="Encoding of flat IDoc files (as for translate), overriding sources.<system>.encoding "
+    "while this command reads them; translate workers read the configuration's: set it there too.",
+)
 @config_option
-def ingest(paths: Sequence[Path], source_system: str, deadline: str | None, config_path: Path | None) -> None:
+def ingest(
+    paths: Sequence[Path],
+    source_system: str,
+    deadline: str | None,
+    encoding: str | None,
+    config_path: Path | None,
+) -> None:
     """Publish source documents to the bridge; returns once the broker confirmed them.
 
     Documents go in batches: each is printed (message id, routing key, file) once the broker
@@ -290,6 +330,7 @@ def ingest(paths: Sequence[Path], source_system: str, deadline: str | None, conf
         )
         try:
             ingestor = runtime.ingestor(deadline=seconds, deadline_setting=setting)
+            _override_codec_option(ingestor, source_system, "encoding", encoding)
             for start in range(0, len(files), INGEST_BATCH):
                 batch = files[start : start + INGEST_BATCH]
                 documents = ingestor.prepare([(read_input(f), f.name) for f in batch], source_system)
@@ -304,6 +345,26 @@ def ingest(paths: Sequence[Path], source_system: str, deadline: str | None, conf
         f"{time.monotonic() - started:.1f} s{rode}",
         err=True,
     )
+
+
+def _override_codec_option(ingestor: Any, system: str, name: str, value: Any) -> None:
+    """A command-line codec option wins over the configuration's for this run.
+
+    Raises:
+        ConfigError: the codec refuses the option (checked before any document is read, since
+            ingest files an undecodable document as type ``unknown`` rather than failing).
+    """
+    if not value:
+        return
+    options = dict(ingestor.codec_options)
+    options[system] = {**options.get(system, {}), name: value}
+    try:  # codecs check their options before the bytes: an empty document tests only those
+        ingestor.codec_for(system).decode(b"", origin=f"--{name}", **options[system])
+    except ConfigError:
+        raise
+    except BridgeError:
+        pass
+    ingestor.codec_options = options
 
 
 @main.group()

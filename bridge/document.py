@@ -33,6 +33,9 @@ class SourceDocument:
         origin: where the bytes came from (file name or message id), for error messages.
         fingerprint: a hash of the document's bytes, used when there is no document_id.
         meta: further source facts (message type, partner numbers) for envelopes and errors.
+        warnings: what the codec read but doubts, one ``line N: ...`` text each (e.g. a flat
+            line that ends inside a field), bounded per document; shown by the CLI, logged by
+            the runtime, never an error.
     """
 
     system: str
@@ -46,6 +49,7 @@ class SourceDocument:
     origin: str | None = None
     fingerprint: str | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:

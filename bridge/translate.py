@@ -7,7 +7,7 @@ codec, choose the mapping by (system, document type), map, validate.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,13 +65,26 @@ class Translator:
         options = {k: v for k, v in (codec_options or {}).items() if v}
         return cls(catalog, mapping_name, source_system, document_type, options)
 
-    def translate_file(self, path: Path) -> Iterator[str]:
-        """Output lines for one file: JSON envelopes, or rendered target payloads."""
+    def translate_file(
+        self, path: Path, on_warning: Callable[[str], None] | None = None
+    ) -> Iterator[str]:
+        """Output lines for one file: JSON envelopes, or rendered target payloads.
+
+        Args:
+            path: the file.
+            on_warning: called with each decoder warning about a document (``line N: ...``)
+                before that document's envelopes are produced.
+        """
         data = read_input(path)
         if is_canonical_json(data):
             yield from self._render_envelopes(data, path)
             return
-        for document in self.decode(data, path.name):
+        documents = self.decode(data, path.name)
+        del data  # the trees hold what is needed: do not keep the bytes through mapping
+        for document in documents:
+            if on_warning is not None:
+                for warning in document.warnings:
+                    on_warning(warning)
             for envelope in self.map_document(document):
                 yield json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
 

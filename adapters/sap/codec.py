@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from adapters.sap.definitions import DefinitionRegistry
-from adapters.sap.flat_codec import parse_idoc_flat
+from adapters.sap.encodings import flat_encoding
+from adapters.sap.flat_reader import read_idocs_flat
 from adapters.sap.model import IDoc
 from adapters.sap.xml_codec import check_size, parse_idoc_xml
 from bridge.document import SourceDocument
@@ -82,6 +83,8 @@ class SapCodec:
         definitions: Sequence[str | os.PathLike[str]] = (),
         idoc_type: str | None = None,
         max_bytes: int | None = None,
+        encoding: str | int | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> list[IDoc]:
         """Decode bytes into IDoc trees (for tools such as ``bridge idoc show``).
 
@@ -89,21 +92,48 @@ class SapCodec:
             data: IDoc-XML or a flat IDoc file.
             origin: file name or message id, for error messages.
             definitions: extra WE60 parser files/directories (flat files need definitions).
-            idoc_type: basic type to assume when the control record has no IDOCTYP.
+            idoc_type: the basic type to decode with, whatever the control record's IDOCTYP
+                says (EDI tools put junk there); IDOCTYP decides when not given.
             max_bytes: size limit (default: env ``BRIDGE_MAX_DOCUMENT_BYTES`` or 50 MiB).
+            encoding: a flat file's encoding, Python codec name or SAP code page number
+                (default UTF-8); IDoc-XML declares its own.
+            on_warning: called with each warning (``line N: ...``) about the input, e.g. a
+                short flat line ending inside a field.
 
         Raises:
+            ConfigError: an unknown encoding, or one that cannot carry a flat IDoc.
             DecodeError: unreadable input; the message names the origin and, where known, the
                 DOCNUM and segment.
             DefinitionError: a flat IDoc of a type no definition file describes.
         """
+        read = self._read(data, origin, definitions, idoc_type, max_bytes, encoding)
+        if on_warning is not None:
+            for _, warnings in read:
+                for warning in warnings:
+                    on_warning(warning)
+        return [idoc for idoc, _ in read]
+
+    def _read(
+        self,
+        data: bytes,
+        origin: str | None,
+        definitions: Sequence[str | os.PathLike[str]],
+        idoc_type: str | None,
+        max_bytes: int | None,
+        encoding: str | int | None,
+    ) -> list[tuple[IDoc, tuple[str, ...]]]:
+        """Each IDoc with the decoder's warnings about it (see :meth:`decode_idocs`)."""
+        flat_encoding(encoding)  # a wrong name is refused whatever the document's format
         check_size(data, max_bytes, source=origin)
         head = _body_start(data)
         try:
             if head.startswith(b"<"):
-                return parse_idoc_xml(data, source=origin, max_bytes=max_bytes, idoc_type=idoc_type)
+                idocs = parse_idoc_xml(data, source=origin, max_bytes=max_bytes, idoc_type=idoc_type)
+                return [(idoc, ()) for idoc in idocs]
             if head.startswith(b"EDI_DC"):
-                return parse_idoc_flat(data, self.registry(definitions), source=origin, idoc_type=idoc_type)
+                registry = self.registry(definitions)
+                read = read_idocs_flat(data, registry, source=origin, idoc_type=idoc_type, encoding=encoding)
+                return [(flat.idoc, flat.warnings) for flat in read]
         except DecodeError as exc:
             if origin and not exc.source:
                 raise exc.located(source=origin) from exc.__cause__
@@ -121,30 +151,32 @@ class SapCodec:
         definitions: Sequence[str | os.PathLike[str]] = (),
         idoc_type: str | None = None,
         max_bytes: int | None = None,
+        encoding: str | int | None = None,
         **options: Any,
     ) -> list[SourceDocument]:
-        """Decode bytes into one :class:`SourceDocument` per IDoc.
+        """Decode bytes into one :class:`SourceDocument` per IDoc, each carrying the decoder's
+        warnings about it (``SourceDocument.warnings``).
 
         See :meth:`decode_idocs` for the arguments.
 
         Raises:
-            ConfigError: an option this codec does not know.
+            ConfigError: an option this codec does not know, or an unknown encoding.
             DecodeError: unreadable input (names origin, DOCNUM, segment).
         """
         if options:
             raise ConfigError(f"unknown SAP codec option(s): {', '.join(sorted(options))}")
-        idocs = self.decode_idocs(
-            data, origin=origin, definitions=definitions, idoc_type=idoc_type, max_bytes=max_bytes
-        )
         digest = hashlib.sha256(data).hexdigest()[:16]
-        many = len(idocs) > 1
+        read = self._read(data, origin, definitions, idoc_type, max_bytes, encoding)
+        many = len(read) > 1
         return [
-            _document(idoc, origin=origin, fingerprint=f"{digest}-{n}" if many else digest)
-            for n, idoc in enumerate(idocs, start=1)
+            _document(idoc, origin=origin, fingerprint=f"{digest}-{n}" if many else digest, warnings=warnings)
+            for n, (idoc, warnings) in enumerate(read, start=1)
         ]
 
 
-def _document(idoc: IDoc, *, origin: str | None, fingerprint: str) -> SourceDocument:
+def _document(
+    idoc: IDoc, *, origin: str | None, fingerprint: str, warnings: tuple[str, ...] = ()
+) -> SourceDocument:
     control = idoc.control
     credat = control.get("CREDAT")
     cretim = control.get("CRETIM")
@@ -164,4 +196,5 @@ def _document(idoc: IDoc, *, origin: str | None, fingerprint: str) -> SourceDocu
         origin=origin,
         fingerprint=fingerprint,
         meta={k: control[k] for k in _META_FIELDS if control.get(k)},
+        warnings=warnings,
     )

@@ -80,7 +80,8 @@ _VERSION_SUFFIX_LENGTH = 3
 
 def strip_version(definition: str) -> str:
     """``E2EDK01005`` -> ``E2EDK01``; names without a 3-digit suffix are returned unchanged."""
-    if len(definition) > _VERSION_SUFFIX_LENGTH + 1 and definition[-3:].isdigit():
+    suffix = definition[-3:]
+    if len(definition) > _VERSION_SUFFIX_LENGTH + 1 and suffix.isascii() and suffix.isdigit():
         return definition[:-3]
     return definition
 
@@ -156,14 +157,26 @@ class SegmentDefinition:
     _by_name: dict[str, FieldDefinition] = dataclasses.field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    # derived once: readers ask for them on every data line
+    _sdata_length: int = dataclasses.field(init=False, repr=False, compare=False, default=0)
+    _ascending: bool = dataclasses.field(init=False, repr=False, compare=False, default=True)
 
     def __post_init__(self) -> None:
         self._by_name.update((f.name, f) for f in self.fields)
+        offsets = [f.offset for f in self.fields]
+        object.__setattr__(self, "_sdata_length", max((f.end for f in self.fields), default=0))
+        object.__setattr__(self, "_ascending", offsets == sorted(offsets))
 
     @property
     def sdata_length(self) -> int:
         """Characters of SDATA the fields cover."""
-        return max((f.end for f in self.fields), default=0)
+        return self._sdata_length
+
+    @property
+    def fields_ascending(self) -> bool:
+        """Whether the fields are listed by increasing offset (so a reader of a short line can
+        stop at the first field that starts past its end)."""
+        return self._ascending
 
     def field(self, name: str) -> FieldDefinition | None:
         """The field called ``name``, if the segment has one."""

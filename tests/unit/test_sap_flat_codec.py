@@ -47,7 +47,15 @@ def data_line(
     return f"{segnam:<30}{'':3}{docnum:<16}{segnum:<6}{psgnum:<6}{hlevel:<2}{sdata}"
 
 
-CONTROL = "EDI_DC40  100                758 3022  ZBRTEST01"
+def control_line(idoc_type: str = "ZBRTEST01", docnum: str = "") -> str:
+    """A tool-made control record (no DOCREL): up to MESTYP and SNDPRN, blanks stripped."""
+    return (
+        f"{'EDI_DC40':<10}100{docnum:<16}    3022  {idoc_type:<30}{'':<30}{'ZBRTEST':<30}"
+        f"{'':<19}{'SAPS4H':<10}LS  S4HCLNT100"
+    )
+
+
+CONTROL = control_line()
 
 
 def test_sdata_is_cut_into_fields_at_the_definition_positions(registry) -> None:
@@ -205,7 +213,7 @@ def test_a_truncated_data_line_is_a_decode_error_naming_line_and_segment(registr
     with pytest.raises(DecodeError) as caught:
         read("zbrtest01_truncated.txt", registry)
     error = caught.value
-    assert (error.source, error.document_id) == ("zbrtest01_truncated.txt", None)
+    assert (error.source, error.document_id) == ("zbrtest01_truncated.txt", "0000000000123456")
     assert error.segment == "E2ZTRL000 (line 11)"
     assert "line 11: SEGNUM '000' is not a number" in str(error)
 
@@ -216,7 +224,7 @@ def test_a_truncated_data_line_is_a_decode_error_naming_line_and_segment(registr
         pytest.param(data_line("E2ZHDR001", "1"), "data record before any EDI_DC40", id="no-control-record"),
         pytest.param("", "no EDI_DC40 control record", id="empty"),
         pytest.param(
-            CONTROL.replace("100                ", "1000000000000000001")
+            control_line(docnum="0000000000000001")
             + "\n"
             + data_line("E2ZHDR001", "1", docnum="0000000000000002"),
             "DOCNUM 0000000000000002 does not match",
@@ -239,7 +247,7 @@ def test_malformed_files_are_decode_errors(registry, text: str, reason: str) -> 
 
 
 def test_an_idoc_type_without_definitions_is_a_definition_error_with_a_hint(basic_only) -> None:
-    text = CONTROL.replace("ZBRTEST01", "LOIPRO01 ").replace("100      ", "1000000000000000042")
+    text = control_line("LOIPRO01", docnum="0000000000000042")
     with pytest.raises(DefinitionError) as caught:
         parse_idoc_flat(text, basic_only, source="order.txt")
     assert "LOIPRO01" in str(caught.value)
@@ -248,7 +256,7 @@ def test_an_idoc_type_without_definitions_is_a_definition_error_with_a_hint(basi
 
 
 def test_the_idoc_type_option_stands_in_for_a_missing_idoctyp(registry) -> None:
-    text = CONTROL.replace("ZBRTEST01", "") + "\n" + data_line("E2ZHDR", "000000000042")
+    text = control_line("") + "\n" + data_line("E2ZHDR", "000000000042")
     with pytest.raises(DefinitionError, match="no IDOCTYP"):
         parse_idoc_flat(text, registry)
     (idoc,) = parse_idoc_flat(text, registry, idoc_type="ZBRTEST01")
@@ -298,7 +306,7 @@ def test_unpadded_output_is_right_trimmed(registry) -> None:
 
 
 def _idoc(*segments: Segment, idoc_type: str = "ZBRTEST01") -> IDoc:
-    idoc = IDoc({"DOCNUM": "42"}, idoc_type=idoc_type)
+    idoc = IDoc({"DOCNUM": "42", "MESTYP": "ZBRTEST", "SNDPRN": "S4HCLNT100"}, idoc_type=idoc_type)
     for segment in segments:
         idoc.root.add_child(segment)
     return idoc
@@ -356,7 +364,8 @@ def test_raw_segments_can_be_written_without_any_definitions() -> None:
 XML_ZBRTEST01 = b"""<?xml version="1.0"?>
 <_-BRG_-ZBRTEST_EXT><IDOC BEGIN="1">
 <EDI_DC40 SEGMENT="1"><TABNAM>EDI_DC40</TABNAM><MANDT>100</MANDT><DOCNUM>0000000000000077</DOCNUM>
-<IDOCTYP>ZBRTEST01</IDOCTYP><CIMTYP>/BRG/ZBRTEST_EXT</CIMTYP><MESTYP>ZBRTEST</MESTYP></EDI_DC40>
+<IDOCTYP>ZBRTEST01</IDOCTYP><CIMTYP>/BRG/ZBRTEST_EXT</CIMTYP><MESTYP>ZBRTEST</MESTYP><SNDPRN>S4HCLNT100</SNDPRN>
+</EDI_DC40>
 <E1ZHDR SEGMENT="1"><ORDERNO>000000000077</ORDERNO><START>00000000</START></E1ZHDR>
 <E1ZOPR SEGMENT="1"><VORNR>0010</VORNR><ME_OPERATION_ID>OP-10</ME_OPERATION_ID>
  <E1ZSTS SEGMENT="1"><STAT>I0002</STAT></E1ZSTS>
@@ -411,7 +420,7 @@ def test_sdata_that_no_known_field_covers_is_kept_and_written_back(partial) -> N
     text = (
         "\n".join(
             [
-                "EDI_DC40  100                758 3022  ZPART01",
+                control_line("ZPART01"),
                 data_line("E2ZHEAD001", "0000000042  PLANT1   MATERIAL-9"),
                 data_line("E2ZSTAT000", "I0002 REL"),
             ]
