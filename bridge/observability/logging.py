@@ -6,7 +6,11 @@ module, carries ``message_id``, ``correlation_id``, ``stage`` and so on::
     with log_context(message_id=msg.id, correlation_id=msg.correlation_id, stage="deliver"):
         log.info("delivered")   # {"ts": ..., "level": "INFO", ..., "message_id": "...", ...}
 
-Every rendered line goes through :func:`bridge.config.redact`, so passwords never reach a log.
+Every part of a rendered line (message, each field, exception text) goes through
+:func:`bridge.redaction.redact_data`, so passwords never reach a log: :class:`~bridge.redaction.Secret`
+values show masked, fields named like secrets (``password``, ``token``...) become ``***`` and
+every text is redacted by pattern. Parts are redacted one by one, so a URL password is masked
+only up to the end of its own field.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TextIO
 
-from bridge.config import redact
 from bridge.errors import ConfigError
+from bridge.redaction import redact, redact_data
 
 __all__ = [
+    "QUIET_LOGGERS",
     "ContextFilter",
     "JsonFormatter",
     "TextFormatter",
@@ -84,6 +89,11 @@ def _timestamp(record: logging.LogRecord) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _redacted_text(value: object) -> str:
+    """An object that is not JSON data, as redacted text."""
+    return redact(str(value))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts (ISO UTC), level, logger, msg, context, ``exc`` text."""
 
@@ -99,22 +109,25 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+        return json.dumps(redact_data(entry), default=_redacted_text, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
     """``ts LEVEL logger: msg key=value ...`` for people reading a terminal."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
-        line = f"{_timestamp(record)} {record.levelname:<8} {record.name}: {record.getMessage()}"
+        shown = redact_data(_fields(record))
+        fields = " ".join(
+            f"{key}={value if isinstance(value, str) else _redacted_text(value)}" for key, value in shown.items()
+        )
+        line = f"{_timestamp(record)} {record.levelname:<8} {record.name}: {redact(record.getMessage())}"
         if fields:
             line += f" [{fields}]"
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + redact(self.formatException(record.exc_info))
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
-        return redact(line)
+            line += "\n" + redact(self.formatStack(record.stack_info))
+        return line
 
 
 def configure_logging(

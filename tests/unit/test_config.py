@@ -243,7 +243,11 @@ INVALID = [
         id="bad-amqp-scheme",
     ),
     pytest.param(
-        "database_url: bridge.sqlite\n", {}, ["database_url = 'bridge.sqlite'"], id="bad-database-url"
+        # a secret setting that is not a URL may be a password pasted in the wrong place: masked whole
+        "database_url: bridge.sqlite\n",
+        {},
+        ["database_url = '***'", "bridge.yaml:1", "must be a SQLAlchemy URL"],
+        id="bad-database-url",
     ),
     pytest.param("broker: 5\n", {}, ["broker = 5"], id="section-not-a-mapping"),
 ]
@@ -384,9 +388,9 @@ def test_redacted_settings_hide_passwords_and_keep_everything_else():
         pytest.param(
             "jdbc:sap://h?user=u&password=pw", "jdbc:sap://h?user=u&password=***", id="password-parameter"
         ),
-        pytest.param(
-            "two: amqp://a:1@h1 and amqp://b:2@h2", "two: amqp://a:***@h1 and amqp://b:***@h2", id="two-urls"
-        ),
+        # a raw password may hold " and amqp://b:" itself: the text between two URLs on one line is
+        # masked (issue 7: passwords with spaces and "@" were shown)
+        pytest.param("two: amqp://a:1@h1 and amqp://b:2@h2", "two: amqp://a:***@h2", id="two-urls"),
         pytest.param("amqp://guest@localhost/", "amqp://guest@localhost/", id="user-without-password"),
         pytest.param("http://mes:8080/api/orders", "http://mes:8080/api/orders", id="port-is-not-a-password"),
         pytest.param("no urls here: a:b@c", "no urls here: a:b@c", id="no-scheme"),
