@@ -10,7 +10,8 @@ Every part of a rendered line (message, each field, exception text) goes through
 :func:`bridge.redaction.redact_data`, so passwords never reach a log: :class:`~bridge.redaction.Secret`
 values show masked, fields named like secrets (``password``, ``token``...) become ``***`` and
 every text is redacted by pattern. Parts are redacted one by one, so a URL password is masked
-only up to the end of its own field.
+only up to the end of its own field. pika's own errors while (re)connecting are shown at DEBUG
+only (:class:`PikaConnectionNoise`): the bridge reports a connection failure itself, in one line.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "QUIET_LOGGERS",
     "ContextFilter",
     "JsonFormatter",
+    "PikaConnectionNoise",
     "TextFormatter",
     "configure_logging",
     "current_context",
@@ -50,6 +52,15 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
 }
 #: Libraries whose INFO chatter is kept out of the bridge's logs (they log WARNING and up).
 QUIET_LOGGERS = ("pika",)
+#: pika modules that only ever log about opening, losing or closing the connection.
+_PIKA_CONNECTION_MODULES = frozenset(
+    {
+        "pika.adapters.utils.connection_workflow",
+        "pika.adapters.utils.io_services_utils",
+        "pika.adapters.base_connection",
+        "pika.adapters.select_connection",
+    }
+)
 
 
 @contextmanager
@@ -130,6 +141,45 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class PikaConnectionNoise(logging.Filter):
+    """Shows pika's warnings and errors about the connection at DEBUG (or drops them above DEBUG).
+
+    When the broker is down, pika logs half a dozen ERROR lines and a traceback per attempt
+    before the bridge's own one line (``cannot connect to RabbitMQ at host:port: ...``, an error
+    for a command, a WARNING per attempt while ``bridge run`` reconnects). A record counts as
+    connection noise when it comes from one of pika's connection modules, mentions the
+    connection, or carries a connection error (``AMQPConnectionError``, ``OSError``).
+
+    Args:
+        level: the level the bridge logs at; demoted records are kept only when it is DEBUG.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and _is_pika_connection_noise(record):
+            if self.level > logging.DEBUG:
+                return False
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def _is_pika_connection_noise(record: logging.LogRecord) -> bool:
+    if not record.name.startswith("pika."):
+        return False
+    if record.name in _PIKA_CONNECTION_MODULES:
+        return True
+    if isinstance(record.msg, str) and "connection" in record.msg.lower():
+        return True
+    error = record.exc_info[1] if record.exc_info else None
+    # by name: importing pika here would load it into every process that logs
+    return isinstance(error, OSError) or any(
+        cls.__name__ == "AMQPConnectionError" for cls in type(error).__mro__
+    )
+
+
 def configure_logging(
     level: str | int = "INFO", fmt: str = "json", stream: TextIO | None = None
 ) -> logging.Handler:
@@ -152,6 +202,7 @@ def configure_logging(
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.bridge_handler = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
+    handler.addFilter(PikaConnectionNoise(numeric))
     handler.setFormatter(formatters[fmt]())
     root.addHandler(handler)
     root.setLevel(numeric)
