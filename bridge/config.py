@@ -349,9 +349,10 @@ class Settings(BaseModel):
             yield key, redact(value) if isinstance(value, str) and not isinstance(value, Secret) else value
 
 
+# no "@" in this text: the redaction pass would take it for the end of a URL's password
 _UNREADABLE_URL = (
-    "is not a URL {reader} can read: write '/', '@', ':', '[', ']', '?' or '#' in the user or"
-    " password percent-encoded (%2F, %40, %3A, %5B, %5D, %3F, %23)"
+    "is not a URL {reader} can read: check the port, and write the user and password percent-encoded"
+    " (%2F for a slash, %40 for an at sign, %3A for a colon, %5B %5D for brackets)"
 )
 
 

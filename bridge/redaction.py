@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import GetCoreSchemaHandler
-from pydantic_core import CoreSchema, core_schema
+if TYPE_CHECKING:  # pydantic is imported only when a model uses a Secret: the CLI starts faster
+    from pydantic import GetCoreSchemaHandler
+    from pydantic_core import CoreSchema, core_schema
 
 __all__ = [
     "MASK",
@@ -232,6 +233,8 @@ class Secret(str):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        from pydantic_core import core_schema
+
         def serialize(value: Any, info: core_schema.SerializationInfo) -> Any:
             secret = value if isinstance(value, Secret) else cls(value)
             if (info.context or {}).get("reveal_secrets"):
