@@ -295,3 +295,26 @@ def test_secret_settings_show_user_host_and_database_but_never_the_password(pass
     assert "amqp://bridge:***@rabbit:5672/plant" in shown
     assert "postgresql+psycopg://ledger:***@db:5432/bridge" in shown
     assert built.amqp_url.reveal() == amqp_url
+
+
+def test_a_dead_letter_written_before_redaction_is_shown_redacted():
+    from bridge.broker.dlq import to_dead_letter
+    from bridge.broker.messages import Headers
+
+    headers = {
+        Headers.ERROR_CLASS: "TransientError",
+        Headers.ERROR_MESSAGE: "MES refused {'password': 'old-s3cret'} from amqp://bridge:old-pw@rabbit/",
+    }
+    letter = to_dead_letter(Delivery("t.deliver.mes.dlq", 1, "", "t.deliver.mes", b"{}", "m1", None, None, headers, False))
+    assert letter.error_message == "MES refused {'password': '***'} from amqp://bridge:***@rabbit/"
+
+
+def test_a_404_body_does_not_echo_a_secret_in_the_path(health):
+    server, _ = health
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{server.port}/amqp://u:path-s3cret@h/", timeout=10)
+    except urllib.error.HTTPError as error:
+        with error:
+            status, body = error.code, error.read().decode()
+    assert status == 404
+    assert json.loads(body) == {"status": "not found", "path": "/amqp://u:***@h/"}
