@@ -54,17 +54,24 @@ _SECRET_WORDS = (
     r"|sess(?:ion)?[_-]?id|credentials?|authorization|cookie"
     r"|(?<![a-z])(?:pass|pw)(?![a-z])"  # db_pass, pw; not bypass or passenger
 )
-_SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
+_SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE | re.ASCII)
+# Pieces one of which every secret word (and "netloc") holds: text without any of them (in
+# lower case) has no secret pair, and skips the pair pattern (most log fields). The patterns
+# are ASCII-only, so that no case-insensitive match (such as the long s "ſ" for "s") can
+# escape this check.
+_SECRET_WORD_PIECES = (
+    "pass", "pw", "secret", "token", "key", "signature", "sess", "credential", "authorization", "cookie", "netloc"
+)
 # A key whose value is a URL's netloc (urllib's SplitResult repr): only the password is hidden.
 _NETLOC_KEY = "netloc"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
 # scheme://user: -- the password that follows runs to the last "@" of the line (see _mask_urls).
 # The scheme is bounded so that a long run of letters costs linear time.
-_URL_HEAD = re.compile(r"[a-z][a-z0-9+.-]{0,30}://[^\s:/@]*:", re.IGNORECASE)
+_URL_HEAD = re.compile(r"[a-z][a-z0-9+.-]{0,30}://[^\s:/@]*:", re.IGNORECASE | re.ASCII)
 # <Password>...</Password>, <ns:ClientSecret attr="x">...</ns:ClientSecret>
 _XML_ELEMENT = re.compile(
-    rf"(<(?:[\w.-]+:)?(?>[\w.-]*?(?:{_SECRET_WORDS})[\w.-]*+)(?:\s[^<>]*)?>)[^<]+", re.IGNORECASE
+    rf"(<(?:[\w.-]+:)?(?>[\w.-]*?(?:{_SECRET_WORDS})[\w.-]*+)(?:\s[^<>]*)?>)[^<]+", re.IGNORECASE | re.ASCII
 )
 # key=value, key = value, key: value, "key": "value", 'key': 'value', key=>value, key%3Dvalue.
 # The key is a whole token (atomic, so a long token is scanned once) that holds a secret word.
@@ -81,10 +88,10 @@ _PAIR = re.compile(
       | (?P<bare>(?:[^\s&]|&(?![\w.-]+=))+)
     )
     """,
-    re.IGNORECASE | re.VERBOSE,
+    re.IGNORECASE | re.VERBOSE | re.ASCII,
 )
 # A bearer token on its own (a header dump without its name).
-_BEARER = re.compile(r"\b(bearer[ \t]+)[A-Za-z0-9._~+/-]+=*", re.IGNORECASE)
+_BEARER = re.compile(r"\b(bearer[ \t]+)[A-Za-z0-9._~+/-]+=*", re.IGNORECASE | re.ASCII)
 
 
 def redact(text: str) -> str:
@@ -94,12 +101,17 @@ def redact(text: str) -> str:
     ``Authorization: Bearer ...``, ``<Password>...</Password>`` and the other shapes listed in
     the module docstring. Text without ``:``, ``=``, ``<`` or "bearer" is returned as it is.
     """
-    if ":" not in text and "=" not in text and "<" not in text and "earer" not in text.lower():
+    lower = text.lower()
+    if ":" not in text and "=" not in text and "<" not in text and "bearer" not in lower:
         return text
     text = _mask_urls(text)
-    text = _XML_ELEMENT.sub(rf"\1{MASK}", text)
-    text = _BEARER.sub(rf"\1{MASK}", text)  # before pairs: a token may look like "key="
-    return _PAIR.sub(_mask_pair, text)
+    if "<" in text:
+        text = _XML_ELEMENT.sub(rf"\1{MASK}", text)
+    if "bearer" in lower:  # before pairs: a token may look like "key="
+        text = _BEARER.sub(rf"\1{MASK}", text)
+    if any(piece in lower for piece in _SECRET_WORD_PIECES):
+        text = _PAIR.sub(_mask_pair, text)
+    return text
 
 
 def _mask_urls(text: str) -> str:

@@ -278,3 +278,23 @@ def test_secret_fields_dump_masked_to_json_and_revealed_only_on_request():
     python = model.model_dump()
     assert isinstance(python["url"], SecretUrl)
     assert python["app_secret"].reveal() == "kd-s3cret"
+
+
+def _redact_without_shortcuts(text: str) -> str:
+    from bridge import redaction
+
+    text = redaction._mask_urls(text)
+    text = redaction._XML_ELEMENT.sub(rf"\1{MASK}", text)
+    text = redaction._BEARER.sub(rf"\1{MASK}", text)
+    return redaction._PAIR.sub(redaction._mask_pair, text)
+
+
+_PIECES = st.sampled_from(
+    [*"aAsSkKiI:=<>@/'\" &;\nſıİK", "password", "PASSWORD", "Token", "bearer ", "<Password>", "netloc=", "amqp://u:"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(_PIECES, max_size=30).map("".join))
+def test_the_fast_paths_of_redact_change_nothing(text):
+    assert redact(text) == _redact_without_shortcuts(text)
