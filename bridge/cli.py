@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from bridge.errors import BridgeError, ConfigError
+from bridge.redaction import redact
 
 __all__ = ["main"]
 
@@ -42,7 +43,7 @@ definitions_option = click.option(
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    for line in str(message).splitlines() or [""]:
+    for line in redact(str(message)).splitlines() or [""]:  # the last line of defence for secrets
         click.echo(f"bridge: error: {line}", err=True)
     sys.exit(code)
 

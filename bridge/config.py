@@ -8,7 +8,9 @@ Precedence, lowest first: built-in defaults, the YAML file (``path`` argument, e
     broker.prefetch = '0' (from BRIDGE_PREFETCH): Input should be greater than or equal to 1
 
 Relative paths (``mappings_dir``, ``sqlite:///`` files, definitions, file-sink paths) are
-resolved against the working directory. :func:`redact` strips passwords from any text.
+resolved against the working directory. Secret settings (``amqp_url``, ``database_url``) are
+:class:`~bridge.redaction.SecretUrl` values: shown everywhere, errors included, with the password
+masked (``amqp://bridge:***@rabbit/``); :func:`redact` strips passwords from any other text.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from bridge.errors import ConfigError, MappingDefinitionError
 from bridge.mapping.yaml_source import load_yaml_file
+from bridge.redaction import MASK, Secret, SecretUrl, is_secret_key, redact, redact_data
 
 __all__ = [
     "DEFAULT_AMQP_URL",
@@ -65,34 +68,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
 }
 #: Variables that may instead be read from the file named by ``<NAME>_FILE``.
 _SECRET_VARS = frozenset({"BRIDGE_AMQP_URL", "BRIDGE_DATABASE_URL"})
-
-# -- redaction ----------------------------------------------------------------------------
-
-# scheme://user:password@  (the password runs to the last "@" before whitespace or a quote,
-# so a raw "@" inside it is hidden too; over-redacting is the safe side).
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"<>]*):[^\s'\"<>]*@")
-_SECRET_PARAM = re.compile(r"(?i)\b(?P<key>password|passwd|pwd|secret|token|api_?key)=[^&\s'\"<>]+")
-
-
-def redact(text: str) -> str:
-    """Hide credentials in any text: ``amqp://user:pw@host`` -> ``amqp://user:***@host``.
-
-    Also hides ``password=...``-style query parameters. Used by logging, health responses,
-    dead-letter headers and :meth:`Settings.redacted`.
-    """
-    text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
-    return _SECRET_PARAM.sub(r"\g<key>=***", text)
-
-
-def _redact_data(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {key: _redact_data(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_data(item) for item in value]
-    return value
-
+# A secret file holds one URL or password; anything longer is the wrong file (or /dev/zero).
+_SECRET_FILE_MAX_BYTES = 64 * 1024
 
 # -- value types --------------------------------------------------------------------------
 
@@ -285,8 +262,9 @@ class Settings(BaseModel):
     """All bridge settings (immutable). Build with :func:`load_settings`.
 
     Attributes:
-        amqp_url: RabbitMQ URL (secret: use ``BRIDGE_AMQP_URL_FILE`` in containers).
-        database_url: SQLAlchemy URL of the ledger (idempotency and outbox).
+        amqp_url: RabbitMQ URL (secret: use ``BRIDGE_AMQP_URL_FILE`` in containers; shown with
+            its password masked).
+        database_url: SQLAlchemy URL of the ledger (idempotency and outbox); secret like amqp_url.
         http_port: port of /metrics, /healthz and /readyz; 0 disables the endpoint.
         http_host: interface the endpoint listens on.
         mappings_dir: folder of mapping files.
@@ -298,10 +276,12 @@ class Settings(BaseModel):
         ledger: how the ledger database is used (SQLite busy timeout).
     """
 
-    model_config = _MODEL
+    # ValidationError's own text would quote the input (passwords included); load_settings
+    # builds its messages from the masked values instead
+    model_config = _MODEL | ConfigDict(hide_input_in_errors=True)
 
-    amqp_url: str = DEFAULT_AMQP_URL
-    database_url: str = "sqlite:///bridge-ledger.sqlite"
+    amqp_url: SecretUrl = SecretUrl(DEFAULT_AMQP_URL)
+    database_url: SecretUrl = SecretUrl("sqlite:///bridge-ledger.sqlite")
     http_port: int = Field(8080, ge=0, le=65535)
     http_host: str = Field("0.0.0.0", min_length=1)
     mappings_dir: Path = Path("mappings")
@@ -314,16 +294,34 @@ class Settings(BaseModel):
 
     @field_validator("amqp_url")
     @classmethod
-    def _amqp_scheme(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("amqp", "amqps"):
-            raise ValueError("must be an amqp:// or amqps:// URL")
+    def _amqp_scheme(cls, value: SecretUrl) -> SecretUrl:
+        try:
+            parts = urlsplit(value.reveal())
+            _ = parts.port  # what pika reads; urllib's own messages may quote the password
+        except ValueError:
+            raise ValueError(_UNREADABLE_URL.format(reader="pika")) from None
+        if "@" in parts.path:  # a raw "/" in the password: the rest of it became the vhost
+            raise ValueError(_UNREADABLE_URL.format(reader="pika"))
+        if parts.scheme not in ("amqp", "amqps"):
+            raise ValueError(f"must be an amqp:// or amqps:// URL{_scheme_note(value)}")
         return value
 
     @field_validator("database_url")
     @classmethod
-    def _database_scheme(cls, value: str) -> str:
-        if not re.match(r"^[a-z][a-z0-9+]*://", value):
-            raise ValueError("must be a SQLAlchemy URL such as sqlite:///bridge-ledger.sqlite")
+    def _database_scheme(cls, value: SecretUrl) -> SecretUrl:
+        if not re.match(r"^[a-z][a-z0-9+]*://", value.reveal()):
+            raise ValueError(
+                f"must be a SQLAlchemy URL such as sqlite:///bridge-ledger.sqlite{_scheme_note(value)}"
+            )
+        from sqlalchemy.engine import make_url  # only when a URL is given: a heavy import
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            parsed = make_url(value.reveal())
+        except (ArgumentError, ValueError):  # its message quotes the whole URL
+            raise ValueError(_UNREADABLE_URL.format(reader="SQLAlchemy")) from None
+        if "@" in (parsed.host or ""):  # a raw "@" in the password: the rest of it became the host
+            raise ValueError(_UNREADABLE_URL.format(reader="SQLAlchemy"))
         return value
 
     @field_validator("log_level", mode="before")
@@ -373,11 +371,24 @@ class Settings(BaseModel):
 
     def redacted(self) -> dict[str, Any]:
         """The settings as plain JSON-ready data with passwords replaced by ``***``."""
-        return _redact_data(self.model_dump(mode="json"))
+        return redact_data(self.model_dump(mode="json"))
 
     def __repr_args__(self) -> Any:
         for key, value in super().__repr_args__():
-            yield key, redact(value) if isinstance(value, str) else value
+            yield key, redact(value) if isinstance(value, str) and not isinstance(value, Secret) else value
+
+
+# no "@" in this text: the redaction pass would take it for the end of a URL's password
+_UNREADABLE_URL = (
+    "is not a URL {reader} can read: check the port, and write the user and password percent-encoded"
+    " (%2F for a slash, %40 for an at sign, %3A for a colon, %5B %5D for brackets)"
+)
+
+
+def _scheme_note(url: SecretUrl) -> str:
+    """`` (scheme is 'X')`` for a URL; nothing for a value that is not one (it may be all secret)."""
+    scheme, sep, _ = url.reveal().partition("://")
+    return f" (scheme is {scheme!r})" if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,30}", scheme) else ""
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -418,7 +429,7 @@ def _read_file(path: Path) -> Any:
     try:
         data = load_yaml_file(path)
     except MappingDefinitionError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise ConfigError(redact(str(exc))) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -444,11 +455,23 @@ def _env_value(env: Mapping[str, str], var: str) -> tuple[str, str] | None:
     if secret_file:
         if value is not None:
             raise ConfigError(f"set {var} or {file_var}, not both")
-        try:
-            return Path(secret_file).read_text(encoding="utf-8").strip(), f"from {file_var} ({secret_file})"
-        except OSError as exc:
-            raise ConfigError(f"{file_var}: cannot read {secret_file}: {exc.strerror or exc}") from exc
+        return _read_secret_file(file_var, secret_file), f"from {file_var} ({secret_file})"
     return (value, f"from {var}") if value is not None else None
+
+
+def _read_secret_file(file_var: str, name: str) -> str:
+    """The secret in file ``name`` (whitespace around it dropped); errors never quote its content."""
+    try:
+        with Path(name).open("rb") as stream:
+            raw = stream.read(_SECRET_FILE_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{file_var}: cannot read {name}: {exc.strerror or exc}") from exc
+    if len(raw) > _SECRET_FILE_MAX_BYTES:
+        raise ConfigError(f"{file_var}: {name} is larger than {_SECRET_FILE_MAX_BYTES} bytes: not a secret file")
+    try:
+        return raw.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file_var}: {name} is not UTF-8 text (byte offset {exc.start})") from None
 
 
 def _assign(data: dict[str, Any], loc: tuple[str, ...], value: str) -> bool:
@@ -479,11 +502,11 @@ def _describe(
         reason = "required" if error["type"] == "missing" else message
         text = f"{_dotted(loc)} is not set ({block}): {reason}"
     else:
-        text = f"{_dotted(loc)} = {_short(value)} ({where}): {message}"
+        text = f"{_dotted(loc)} = {_shown(loc, value)} ({where}): {message}"
     related = ctx.get("related")
     if related:
         text += f" [{_dotted(related)}: {_origin(tuple(related), file_data, origins, path)}]"
-    return redact(text)
+    return redact(text)  # the second line: patterns over the whole message
 
 
 def _origin(
@@ -512,8 +535,27 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
+def _shown(loc: tuple[Any, ...], value: Any) -> str:
+    """The value as an error shows it: secrets masked before any text is made of it, then cut."""
+    return _short(repr(redact_data(_masked(loc, value))))
+
+
+def _masked(loc: tuple[Any, ...], value: Any) -> Any:
+    """``value`` (the input at ``loc``) with every secret setting in it masked, by type and by name."""
+    if loc and isinstance(loc[-1], str) and is_secret_key(loc[-1]) and value is not None:
+        return MASK
+    annotation = _annotation_at(loc)
+    if isinstance(annotation, type) and issubclass(annotation, Secret):
+        return annotation.mask(value) if isinstance(value, str) else MASK
+    if isinstance(value, Mapping):
+        return {key: _masked((*loc, key), item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked((*loc, index), item) for index, item in enumerate(value)]
+    return value
+
+
+def _short(text: str) -> str:
+    """``text`` cut to 80 characters (always after redaction: a cut secret no longer matches a pattern)."""
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -33,6 +33,7 @@ from bridge.broker.messages import Delivery, Headers, OutMessage
 from bridge.broker.names import Names
 from bridge.broker.topology import Topology
 from bridge.errors import PermanentError
+from bridge.redaction import redact
 
 __all__ = [
     "DeadLetter",
@@ -236,6 +237,8 @@ def to_dead_letter(delivery: Delivery, *, now: datetime | None = None) -> DeadLe
         original_queue = _text(newest.get("queue")) or _text(headers.get(Headers.ORIGINAL_QUEUE))
     else:
         error_message = _text(headers.get(Headers.ERROR_MESSAGE))
+        if error_message is not None:  # written by an older bridge, or by another producer
+            error_message = redact(error_message)
         original_exchange = header_exchange if header_exchange is not None else death_exchange
         original_key = header_key if header_key is not None else death_key
         original_queue = _text(headers.get(Headers.ORIGINAL_QUEUE)) or _text(newest.get("queue"))

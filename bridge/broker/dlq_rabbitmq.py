@@ -18,6 +18,7 @@ from pika.spec import BasicProperties
 
 from bridge.broker.messages import Delivery, OutMessage
 from bridge.errors import BridgeError, ConfigError, TransientError
+from bridge.redaction import redact
 
 __all__ = ["RabbitDeadLetterStore"]
 
@@ -43,7 +44,7 @@ class RabbitDeadLetterStore:
         try:
             params = pika.URLParameters(url)
         except Exception as exc:
-            raise ConfigError(f"invalid AMQP URL: {exc}") from None
+            raise ConfigError(redact(f"invalid AMQP URL: {exc}")) from None
         params.client_properties = {"connection_name": name}
         params.connection_attempts = 1
         self._params = params
@@ -71,7 +72,7 @@ class RabbitDeadLetterStore:
             channel.confirm_delivery()
         except pika.exceptions.AMQPError as exc:
             raise TransientError(
-                f"cannot connect to RabbitMQ at {self._params.host}:{self._params.port}: {exc!r}"
+                redact(f"cannot connect to RabbitMQ at {self._params.host}:{self._params.port}: {exc!r}")
             ) from exc
         self._channel = channel
         self._generation += 1
@@ -85,7 +86,7 @@ class RabbitDeadLetterStore:
             return TransientError(
                 f"{doing}: the broker closed the channel ({exc.reply_code} {exc.reply_text})"
             )
-        return TransientError(f"{doing}: {exc!r}")
+        return TransientError(redact(f"{doing}: {exc!r}"))
 
     def fetch(self, queue: str) -> list[Delivery]:
         """Hold every message ``queue`` has now (at most its depth at the start), in order."""

@@ -11,6 +11,9 @@ A table is written inline in a mapping (``lookups: {status: {values: {...}}}``) 
 
 What happens when a key is missing is said where the table is used (``on_missing``), never
 guessed: ``error`` (the default), ``pass`` (keep the source value) or ``{default: X}``.
+
+Lookup files load like mapping files (:func:`bridge.mapping.yaml_source.load_yaml_file`): the same
+size and alias limits, duplicate keys refused, every problem one ``file:line: ...`` line.
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bridge.errors import MappingDefinitionError
+from bridge.mapping.yaml_source import line_of, load_yaml_file
 
 __all__ = ["LookupTable", "load_lookup_dir", "load_lookup_file"]
 
@@ -58,25 +60,43 @@ def table_from_data(name: str, data: Any, origin: str) -> LookupTable:
 
 
 def load_lookup_file(path: Path) -> LookupTable:
-    """Read one ``<name>.yaml`` lookup file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MappingDefinitionError(f"{path}: cannot read lookup table: {exc}") from exc
-    name = data.get("lookup", path.stem) if isinstance(data, Mapping) else path.stem
-    return table_from_data(str(name), data, str(path))
+    """Read one ``<name>.yaml`` lookup file.
+
+    Raises:
+        MappingDefinitionError: one line naming the file and line (unreadable, too large,
+            invalid YAML, a duplicate key, no ``values`` mapping).
+    """
+    data = load_yaml_file(path)
+    if not isinstance(data, Mapping):
+        raise MappingDefinitionError(f"{path}: a lookup file holds one YAML object (lookup:, values:)")
+    name = data.get("lookup", path.stem)
+    if not isinstance(name, str) or not name:
+        raise MappingDefinitionError(f"{path}:{line_of(data, ['lookup'])}: lookup: must be a name")
+    if not isinstance(data.get("values"), Mapping):
+        raise MappingDefinitionError(f"{path}:{line_of(data, ['values'])}: lookup {name} needs a 'values' mapping")
+    return table_from_data(name, data, str(path))
 
 
 def load_lookup_dir(directory: Path) -> dict[str, LookupTable]:
-    """All ``*.yaml`` tables in a folder, by name (empty when the folder does not exist)."""
+    """All ``*.yaml`` tables in a folder, by name (empty when the folder does not exist).
+
+    Raises:
+        MappingDefinitionError: every broken or clashing file, one line each.
+    """
     tables: dict[str, LookupTable] = {}
     if not directory.is_dir():
         return tables
+    problems: list[str] = []
     for path in sorted(directory.glob("*.y*ml")):
-        table = load_lookup_file(path)
+        try:
+            table = load_lookup_file(path)
+        except MappingDefinitionError as exc:
+            problems.append(str(exc))
+            continue
         if table.name in tables:
-            raise MappingDefinitionError(
-                f"{path}: lookup {table.name} is also defined in {tables[table.name].origin}"
-            )
+            problems.append(f"{path}: lookup {table.name} is also defined in {tables[table.name].origin}")
+            continue
         tables[table.name] = table
+    if problems:
+        raise MappingDefinitionError("\n".join(problems))
     return tables

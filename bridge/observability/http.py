@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bridge.config import redact
 from bridge.observability.metrics import Metrics, metrics_payload
+from bridge.redaction import redact
 
 __all__ = ["CHECK_TIMEOUT_S", "HealthServer", "run_checks"]
 
@@ -142,7 +142,7 @@ def _handler_for(server: HealthServer) -> type[BaseHTTPRequestHandler]:
                         200 if ok else 503, {"status": "ready" if ok else "unavailable", "checks": checks}
                     )
                 else:
-                    self._json(404, {"status": "not found", "path": path})
+                    self._json(404, {"status": "not found", "path": redact(path)})
             except Exception as exc:
                 _log.exception("health endpoint failed on %s", path)
                 self._json(500, {"status": "error", "error": redact(f"{type(exc).__name__}: {exc}")})

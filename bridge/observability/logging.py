@@ -6,7 +6,12 @@ module, carries ``message_id``, ``correlation_id``, ``stage`` and so on::
     with log_context(message_id=msg.id, correlation_id=msg.correlation_id, stage="deliver"):
         log.info("delivered")   # {"ts": ..., "level": "INFO", ..., "message_id": "...", ...}
 
-Every rendered line goes through :func:`bridge.config.redact`, so passwords never reach a log.
+Every part of a rendered line (message, each field, exception text) goes through
+:func:`bridge.redaction.redact_data`, so passwords never reach a log: :class:`~bridge.redaction.Secret`
+values show masked, fields named like secrets (``password``, ``token``...) become ``***`` and
+every text is redacted by pattern. Parts are redacted one by one, so a URL password is masked
+only up to the end of its own field. pika's own errors while (re)connecting are shown at DEBUG
+only (:class:`PikaConnectionNoise`): the bridge reports a connection failure itself, in one line.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TextIO
 
-from bridge.config import redact
 from bridge.errors import ConfigError
+from bridge.redaction import redact, redact_data
 
 __all__ = [
+    "QUIET_LOGGERS",
     "ContextFilter",
     "JsonFormatter",
+    "PikaConnectionNoise",
     "TextFormatter",
     "configure_logging",
     "current_context",
@@ -45,6 +52,15 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
 }
 #: Libraries whose INFO chatter is kept out of the bridge's logs (they log WARNING and up).
 QUIET_LOGGERS = ("pika",)
+#: pika modules that only ever log about opening, losing or closing the connection.
+_PIKA_CONNECTION_MODULES = frozenset(
+    {
+        "pika.adapters.utils.connection_workflow",
+        "pika.adapters.utils.io_services_utils",
+        "pika.adapters.base_connection",
+        "pika.adapters.select_connection",
+    }
+)
 
 
 @contextmanager
@@ -84,6 +100,11 @@ def _timestamp(record: logging.LogRecord) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _redacted_text(value: object) -> str:
+    """An object that is not JSON data, as redacted text."""
+    return redact(str(value))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts (ISO UTC), level, logger, msg, context, ``exc`` text."""
 
@@ -99,22 +120,64 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+        return json.dumps(redact_data(entry), default=_redacted_text, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
     """``ts LEVEL logger: msg key=value ...`` for people reading a terminal."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
-        line = f"{_timestamp(record)} {record.levelname:<8} {record.name}: {record.getMessage()}"
+        shown = redact_data(_fields(record))
+        fields = " ".join(
+            f"{key}={value if isinstance(value, str) else _redacted_text(value)}" for key, value in shown.items()
+        )
+        line = f"{_timestamp(record)} {record.levelname:<8} {record.name}: {redact(record.getMessage())}"
         if fields:
             line += f" [{fields}]"
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + redact(self.formatException(record.exc_info))
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
-        return redact(line)
+            line += "\n" + redact(self.formatStack(record.stack_info))
+        return line
+
+
+class PikaConnectionNoise(logging.Filter):
+    """Shows pika's warnings and errors about the connection at DEBUG (or drops them above DEBUG).
+
+    When the broker is down, pika logs half a dozen ERROR lines and a traceback per attempt
+    before the bridge's own one line (``cannot connect to RabbitMQ at host:port: ...``, an error
+    for a command, a WARNING per attempt while ``bridge run`` reconnects). A record counts as
+    connection noise when it comes from one of pika's connection modules, mentions the
+    connection, or carries a connection error (``AMQPConnectionError``, ``OSError``).
+
+    Args:
+        level: the level the bridge logs at; demoted records are kept only when it is DEBUG.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and _is_pika_connection_noise(record):
+            if self.level > logging.DEBUG:
+                return False
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+def _is_pika_connection_noise(record: logging.LogRecord) -> bool:
+    if not record.name.startswith("pika."):
+        return False
+    if record.name in _PIKA_CONNECTION_MODULES:
+        return True
+    if isinstance(record.msg, str) and "connection" in record.msg.lower():
+        return True
+    error = record.exc_info[1] if record.exc_info else None
+    # by name: importing pika here would load it into every process that logs
+    return isinstance(error, OSError) or any(
+        cls.__name__ == "AMQPConnectionError" for cls in type(error).__mro__
+    )
 
 
 def configure_logging(
@@ -139,6 +202,7 @@ def configure_logging(
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.bridge_handler = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
+    handler.addFilter(PikaConnectionNoise(numeric))
     handler.setFormatter(formatters[fmt]())
     root.addHandler(handler)
     root.setLevel(numeric)

@@ -18,8 +18,8 @@ import tenacity
 
 from bridge.broker.messages import Delivery, Headers, OutMessage
 from bridge.broker.names import Names
-from bridge.config import redact
 from bridge.errors import BridgeError, MappingError, TransientError
+from bridge.redaction import redact
 
 __all__ = ["RetryPolicy"]
 

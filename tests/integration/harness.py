@@ -15,6 +15,7 @@ import pika
 
 from bridge.broker.declare import declare_topology, delete_topology, open_blocking
 from bridge.config import Settings
+from bridge.redaction import REVEAL_SECRETS
 from bridge.runtime import Runtime, names_for, topology_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,7 +111,8 @@ def write_config(settings: Settings, path: Path) -> Path:
     """The settings as a YAML file (for ``bridge run`` processes and CLI commands)."""
     import yaml
 
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json")), encoding="utf-8")
+    data = settings.model_dump(mode="json", context=REVEAL_SECRETS)  # the child needs the real URLs
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 
 

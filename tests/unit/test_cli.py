@@ -218,3 +218,17 @@ def test_the_installed_command_never_prints_a_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "bad.idoc" in proc.stderr
+
+
+def test_an_error_line_is_redacted_whatever_raised_it(monkeypatch):
+    import bridge.broker.declare
+    from bridge.errors import TransientError
+
+    def refuse(url, plan):
+        raise TransientError(f"cannot reach {url.reveal()}, password=cli-s3cret")
+
+    monkeypatch.setattr(bridge.broker.declare, "declare_topology", refuse)
+    monkeypatch.setenv("BRIDGE_AMQP_URL", "amqp://bridge:url-s3cret@rabbit:5672/%2F")
+    code, _, err = run("topology", "declare")
+    assert code == 1
+    assert err == "bridge: error: cannot reach amqp://bridge:***@rabbit:5672/%2F, password=***\n"

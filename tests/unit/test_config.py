@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bridge.config import DEFAULT_AMQP_URL, Settings, load_settings, parse_duration, redact
 from bridge.errors import ConfigError
+from bridge.redaction import mask_url
 
 from ..conftest import ROOT
 
@@ -243,7 +247,11 @@ INVALID = [
         id="bad-amqp-scheme",
     ),
     pytest.param(
-        "database_url: bridge.sqlite\n", {}, ["database_url = 'bridge.sqlite'"], id="bad-database-url"
+        # a secret setting that is not a URL may be a password pasted in the wrong place: masked whole
+        "database_url: bridge.sqlite\n",
+        {},
+        ["database_url = '***'", "bridge.yaml:1", "must be a SQLAlchemy URL"],
+        id="bad-database-url",
     ),
     pytest.param("broker: 5\n", {}, ["broker = 5"], id="section-not-a-mapping"),
 ]
@@ -384,9 +392,9 @@ def test_redacted_settings_hide_passwords_and_keep_everything_else():
         pytest.param(
             "jdbc:sap://h?user=u&password=pw", "jdbc:sap://h?user=u&password=***", id="password-parameter"
         ),
-        pytest.param(
-            "two: amqp://a:1@h1 and amqp://b:2@h2", "two: amqp://a:***@h1 and amqp://b:***@h2", id="two-urls"
-        ),
+        # a raw password may hold " and amqp://b:" itself: the text between two URLs on one line is
+        # masked (issue 7: passwords with spaces and "@" were shown)
+        pytest.param("two: amqp://a:1@h1 and amqp://b:2@h2", "two: amqp://a:***@h2", id="two-urls"),
         pytest.param("amqp://guest@localhost/", "amqp://guest@localhost/", id="user-without-password"),
         pytest.param("http://mes:8080/api/orders", "http://mes:8080/api/orders", id="port-is-not-a-password"),
         pytest.param("no urls here: a:b@c", "no urls here: a:b@c", id="no-scheme"),
@@ -401,3 +409,142 @@ def test_settings_can_be_built_directly_for_tests():
         http_port=0, routes=[{"name": "audit", "sink": "file", "events": ["order.*"], "path": "a"}]
     )
     assert settings.routes[0].path == Path("a")
+
+
+# -- secrets in configuration errors (issue 7) ------------------------------------------
+
+LONG_PASSWORD = "Sup3rLongPassw0rd" * 6
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        pytest.param(
+            {"BRIDGE_DATABASE_URL": f"Postgresql://u:{LONG_PASSWORD}@h/db"},
+            "bridge: error: invalid configuration: database_url = 'Postgresql://u:***@h/db' "
+            "(from BRIDGE_DATABASE_URL): must be a SQLAlchemy URL such as sqlite:///bridge-ledger.sqlite "
+            "(scheme is 'Postgresql')",
+            id="capitalised-scheme-long-password",
+        ),
+        pytest.param(
+            {"BRIDGE_AMQP_URL": "amqpx://u:pw@h/"},
+            "bridge: error: invalid configuration: amqp_url = 'amqpx://u:***@h/' (from BRIDGE_AMQP_URL): "
+            "must be an amqp:// or amqps:// URL (scheme is 'amqpx')",
+            id="unusual-scheme",
+        ),
+    ],
+)
+def test_the_cli_shows_a_bad_secret_url_in_one_line_with_its_password_masked(tmp_path, env, line):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "topology", "declare"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}, **env},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [line]
+
+
+@pytest.mark.parametrize("where", ["file", "env", "secret-file"])
+@pytest.mark.parametrize("password", [pytest.param("pw-1", id="short"), pytest.param(LONG_PASSWORD, id="long")])
+def test_a_password_is_masked_before_the_value_is_cut(tmp_path, where, password):
+    url = f"Postgresql://bridge:{password}@db.plant.local:5432/ledger?sslmode=require&application_name=bridge"
+    env: dict[str, str] = {}
+    path = None
+    if where == "file":
+        path = write(tmp_path, f"database_url: '{url}'\n")
+    elif where == "env":
+        env = {"BRIDGE_DATABASE_URL": url}
+    else:
+        env = {"BRIDGE_DATABASE_URL_FILE": str(write(tmp_path, url + "\n", "db_url"))}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env=env)
+    message = str(caught.value)
+    assert "database_url = 'Postgresql://bridge:***@db.plant.local:5432/ledger?sslmode=require&applicati..." in message
+    shown = message.split(" (in ", maxsplit=1)[0].split(" (from ", maxsplit=1)[0]  # the temporary path names this test
+    assert [password[i : i + 4] for i in range(len(password) - 3) if password[i : i + 4] in shown] == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "url"),
+    [
+        pytest.param("BRIDGE_AMQP_URL", "amqp://bridge:pa/ss@rabbit/", id="amqp-raw-slash"),
+        pytest.param("BRIDGE_AMQP_URL", "amqp://bridge:12/ss@rabbit/", id="amqp-raw-slash-after-digits"),
+        pytest.param("BRIDGE_AMQP_URL", "amqp://bridge:p[ss@rabbit/", id="amqp-raw-bracket"),
+        pytest.param("BRIDGE_DATABASE_URL", "postgresql://bridge:p@ss@db/ledger", id="database-raw-at"),
+        pytest.param("BRIDGE_DATABASE_URL", "postgresql://bridge:pw@db:54x2/ledger", id="database-bad-port"),
+    ],
+)
+def test_a_url_the_client_would_misread_is_refused_with_a_hint_and_no_echo(setting, url):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={setting: url})
+    message = str(caught.value)
+    assert "percent-encoded (%2F for a slash, %40 for an at sign" in message
+    shown = message.split(" = ", 1)[1].split(" (from ", 1)[0]
+    assert shown == repr(mask_url(url)), shown
+    for piece in ("pa/ss", "12/ss", "p[ss", "p@ss", "ss@"):
+        assert piece not in message
+
+
+def test_a_percent_encoded_password_is_read_as_the_client_reads_it():
+    settings = load_settings(env={"BRIDGE_AMQP_URL": "amqp://bridge:pa%2Fss%40x@rabbit/"})
+    assert settings.amqp_url.reveal() == "amqp://bridge:pa%2Fss%40x@rabbit/"
+    assert str(settings.amqp_url) == "amqp://bridge:***@rabbit/"
+
+
+def test_settings_built_directly_never_echo_a_secret_in_their_error():
+    with pytest.raises(ValueError, match="amqp:// or amqps://") as caught:
+        Settings(amqp_url="http://bridge:s3cret-direct@rabbit/")
+    assert "s3cret-direct" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"amqp://u:\xff\xfe@h/", "is not UTF-8 text (byte offset 9)", id="not-utf8"),
+        pytest.param(b"x" * 70_000, "is larger than 65536 bytes: not a secret file", id="too-large"),
+    ],
+)
+def test_a_secret_file_that_is_not_a_secret_is_named_without_its_content(tmp_path, content, expected):
+    secret = tmp_path / "amqp_url"
+    secret.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={"BRIDGE_AMQP_URL_FILE": str(secret)})
+    assert str(caught.value) == f"BRIDGE_AMQP_URL_FILE: {secret} {expected}"
+
+
+def test_a_secret_file_on_dev_zero_is_refused_without_reading_it_all():
+    with pytest.raises(ConfigError, match="larger than 65536 bytes"):
+        load_settings(env={"BRIDGE_DATABASE_URL_FILE": "/dev/zero"})
+
+
+def test_secrets_read_from_files_are_only_ever_shown_masked(tmp_path):
+    amqp = write(tmp_path, "amqps://bridge:file-s3cret@rabbit:5671/plant\n", "amqp_url")
+    settings = load_settings(env={"BRIDGE_AMQP_URL_FILE": str(amqp)})
+    for text in (repr(settings), str(settings), str(settings.redacted()), settings.model_dump_json(), f"{settings.amqp_url}"):
+        assert "file-s3cret" not in text
+        assert "amqps://bridge:***@rabbit:5671/plant" in text
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        pytest.param("password: hunter2-x\n", "password = '***'", id="unknown-setting-named-password"),
+        pytest.param(
+            "broker:\n  api_token: tok-12345\n", "broker.api_token = '***'", id="unknown-nested-setting-named-token"
+        ),
+        pytest.param(
+            "http_host: [amqp://u:list-secret@h]\n", "'amqp://u:***@h'", id="a-url-inside-a-wrong-type"
+        ),
+    ],
+)
+def test_values_of_settings_named_like_secrets_are_masked_by_name(tmp_path, yaml_text, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, yaml_text), env={})
+    message = str(caught.value)
+    assert expected in message
+    for secret in ("hunter2-x", "tok-12345", "list-secret"):
+        assert secret not in message

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from bridge.errors import ConfigError, DecodeError, MappingDefinitionError, TransientError
@@ -423,3 +425,191 @@ def test_the_package_exports_what_it_declares():
 
     assert sorted(package.__all__) == sorted(name for name in package.__all__ if hasattr(package, name))
     assert Path(package.__file__).parent.name == "observability"
+
+
+# -- pika's connection noise --------------------------------------------------------------
+
+DEAD_BROKER = "amqp://guest:guest@127.0.0.1:1/%2F"  # nothing listens on port 1: refused at once
+
+
+def _pika_record(name: str, level: int, msg: str, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, None) if exc is not None else None
+    return logging.LogRecord(name, level, "pika.py", 1, msg, (), exc_info)
+
+
+@pytest.mark.parametrize(
+    ("name", "level", "msg", "exc", "noise"),
+    [
+        pytest.param(
+            "pika.adapters.utils.io_services_utils",
+            logging.ERROR,
+            "Socket failed to connect: <socket>; error=111 (Connection refused)",
+            None,
+            True,
+            id="socket-failed",
+        ),
+        pytest.param(
+            "pika.adapters.utils.connection_workflow",
+            logging.ERROR,
+            "AMQP connection workflow failed: %r.",
+            None,
+            True,
+            id="workflow-failed",
+        ),
+        pytest.param(
+            "pika.adapters.blocking_connection",
+            logging.ERROR,
+            "Error in _create_connection().",
+            ConnectionRefusedError(111, "Connection refused"),
+            True,
+            id="traceback-of-create-connection",
+        ),
+        pytest.param(
+            "pika.adapters.blocking_connection",
+            logging.ERROR,
+            "Connection workflow failed: %r",
+            None,
+            True,
+            id="blocking-workflow-failed",
+        ),
+        pytest.param(
+            "pika.adapters.base_connection",
+            logging.ERROR,
+            "Transport indicated EOF.",
+            None,
+            True,
+            id="eof-during-a-restart",
+        ),
+        pytest.param(
+            "pika.connection",
+            logging.ERROR,
+            "Connection closed while authenticating indicating a probable authentication error",
+            None,
+            True,
+            id="authentication",
+        ),
+        pytest.param(
+            "pika.channel",
+            logging.WARNING,
+            "Received remote Channel.Close (404): 'NOT_FOUND' on <Channel>",
+            None,
+            False,
+            id="channel-close-is-kept",
+        ),
+        pytest.param(
+            "pika.adapters.blocking_connection",
+            logging.WARNING,
+            "Published message was returned: ...",
+            None,
+            False,
+            id="returned-message-is-kept",
+        ),
+        pytest.param(
+            "bridge.broker.amqp",
+            logging.WARNING,
+            "cannot connect to RabbitMQ at %s:%s: %s",
+            None,
+            False,
+            id="the-bridges-own-line-is-kept",
+        ),
+    ],
+)
+def test_pika_connection_noise_is_shown_at_debug_only(name, level, msg, exc, noise):
+    from bridge.observability.logging import PikaConnectionNoise
+
+    record = _pika_record(name, level, msg, exc)
+    assert PikaConnectionNoise(logging.INFO).filter(record) is not noise
+    record = _pika_record(name, level, msg, exc)
+    assert PikaConnectionNoise(logging.DEBUG).filter(record) is True
+    assert record.levelno == (logging.DEBUG if noise else level)
+    assert record.levelname == logging.getLevelName(record.levelno)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    module=st.sampled_from(
+        [
+            "pika.adapters.utils.connection_workflow",
+            "pika.adapters.utils.io_services_utils",
+            "pika.adapters.base_connection",
+            "pika.adapters.select_connection",
+        ]
+    ),
+    level=st.sampled_from([logging.WARNING, logging.ERROR, logging.CRITICAL]),
+    msg=st.text(max_size=80),
+    configured=st.sampled_from([logging.INFO, logging.WARNING, logging.ERROR]),
+)
+def test_nothing_pikas_connection_modules_log_passes_above_debug(module, level, msg, configured):
+    from bridge.observability.logging import PikaConnectionNoise
+
+    assert PikaConnectionNoise(configured).filter(_pika_record(module, level, msg)) is False
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.sampled_from(["bridge.runtime", "bridge.broker.amqp", "sqlalchemy.engine", "root", "pikachu"]),
+    level=st.sampled_from([logging.INFO, logging.WARNING, logging.ERROR]),
+    msg=st.text(max_size=80),
+)
+def test_records_of_other_loggers_pass_unchanged(name, level, msg):
+    from bridge.observability.logging import PikaConnectionNoise
+
+    record = _pika_record(name, level, msg + " connection")
+    assert PikaConnectionNoise(logging.INFO).filter(record) is True
+    assert record.levelno == level
+
+
+def test_a_reconnecting_connection_logs_one_warning_line_per_attempt(log_stream):
+    from bridge.broker.amqp import AmqpConnection
+
+    configure_logging("INFO", "text", log_stream)
+    connection = AmqpConnection(DEAD_BROKER, reconnect_max_wait=0.1)
+    connection.start()
+    try:
+        for _ in range(100):
+            if log_stream.getvalue().count("\n") >= 2:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        connection.close(timeout=5)
+    output = log_stream.getvalue()
+    lines = output.splitlines()
+    assert len(lines) >= 2, output
+    for line in lines:
+        assert "WARNING  bridge.broker.amqp: cannot connect to RabbitMQ at 127.0.0.1:1: " in line
+    assert "Traceback" not in output
+    assert "pika" not in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["topology", "declare"], id="topology-declare"),
+        pytest.param(
+            ["ingest", "--source-system", "sap", str(ROOT / "mappings/sap/cases/BATMAS03_example.xml")],
+            id="ingest",
+        ),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_command_against_a_dead_broker_prints_only_the_bridges_one_line(tmp_path, command, fmt):
+    env = {
+        **os.environ,
+        "BRIDGE_AMQP_URL": DEAD_BROKER,
+        "BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        "BRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "BRIDGE_LOG_FORMAT": fmt,
+    }
+    env.pop("BRIDGE_CONFIG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("bridge: error: cannot connect to RabbitMQ at 127.0.0.1:1: ")
