@@ -586,8 +586,26 @@ def test_a_reconnecting_connection_logs_one_warning_line_per_attempt(log_stream)
     [
         pytest.param(["topology", "declare"], id="topology-declare"),
         pytest.param(
-            ["ingest", "--source-system", "sap", str(ROOT / "mappings/sap/cases/BATMAS03_example.xml")],
+            [
+                "ingest",
+                "--deadline",
+                "0s",
+                "--source-system",
+                "sap",
+                str(ROOT / "mappings/sap/cases/BATMAS03_example.xml"),
+            ],
             id="ingest",
+        ),
+        pytest.param(
+            [
+                "ingest",
+                "--deadline",
+                "1s",
+                "--source-system",
+                "sap",
+                str(ROOT / "mappings/sap/cases/BATMAS03_example.xml"),
+            ],
+            id="ingest-waiting",
         ),
     ],
 )
@@ -611,5 +629,11 @@ def test_a_command_against_a_dead_broker_prints_only_the_bridges_one_line(tmp_pa
         timeout=60,
     )
     assert proc.returncode != 0
-    (line,) = proc.stderr.splitlines()
-    assert line.startswith("bridge: error: cannot connect to RabbitMQ at 127.0.0.1:1: ")
+    assert "Traceback" not in proc.stderr
+    assert "pika" not in proc.stderr
+    *waiting, line = proc.stderr.splitlines()
+    assert "cannot connect to RabbitMQ at 127.0.0.1:1: " in line
+    assert line.startswith("bridge: error: ")
+    # ingest waits for a broker up to its deadline: one bridge warning per wait, no pika noise
+    assert len(waiting) <= (1 if "1s" in command else 0)
+    assert all("waiting for the broker" in w for w in waiting)
