@@ -24,7 +24,9 @@
 * Short lines are padded: SAP strips trailing blanks. A data line that ends inside a field (or
   header field; in SAP's stripped lines, always a non-blank one) is read as it is, with a
   warning naming the line and the field, since a line cut there would look the same (a line
-  ending exactly between two fields cannot be told from SAP's output with the rest blank). A
+  ending exactly between two fields cannot be told from SAP's output with the rest blank). SAP's
+  unpadded files have many such lines, so they are said in ONE warning per IDoc that lists the
+  lines and describes the first few (one line alone gets the single-line wording). A
   data line without the DOCNUM of its control record is read with a warning too: SAP writes
   it in every record, and a line break inside a record splits it so. At most
   :data:`MAX_WARNINGS` warnings per IDoc are worded. SEGNUM, PSGNUM and HLEVEL are ASCII digits
@@ -65,6 +67,11 @@ __all__ = ["MAX_WARNINGS", "FlatIDoc", "parse_idoc_flat", "read_idocs_flat"]
 
 #: Warnings kept per IDoc; further ones are counted in a last "... and N more" line.
 MAX_WARNINGS = 20
+#: Short lines described in full in the one warning that lists the lines ending inside a field
+#: (SAP's unpadded output has many: one line per IDoc says it, naming the first few).
+SHORT_LINES_DETAILED = 3
+#: Line numbers listed in that warning before "and N more".
+SHORT_LINES_LISTED = 10
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _CONTROL = CONTROL_TAG.encode()
@@ -124,6 +131,9 @@ class _IDocBuilder:
         self.layouts: dict[str, ByteLayout] = {}
         self.warnings: list[str] = []
         self.warning_count = 0
+        self.short_lines: list[int] = []  # at most SHORT_LINES_LISTED kept
+        self.short_line_count = 0
+        self.short_details: list[str] = []
 
     def counted(self) -> bool:
         """Count one warning; True while it is still to be worded (under :data:`MAX_WARNINGS`)."""
@@ -133,14 +143,33 @@ class _IDocBuilder:
     def warn_ends_inside(
         self, line_no: int, segnam: str, column: int, where: str, first: int, length: int
     ) -> None:
-        if self.counted():
-            self.warnings.append(
+        """Note a line ending inside a field; :meth:`result` words all of them as one warning."""
+        self.short_line_count += 1
+        if len(self.short_lines) < SHORT_LINES_LISTED:
+            self.short_lines.append(line_no)
+        if len(self.short_details) < SHORT_LINES_DETAILED:
+            self.short_details.append(
                 f"line {line_no}: {segnam} ends at column {column}, inside {where} (columns "
-                f"{first}-{first + length - 1}): read as it is, but a line cut there would look the same"
+                f"{first}-{first + length - 1})"
             )
 
+    def _short_lines_warning(self) -> str | None:
+        count = self.short_line_count
+        if count == 0:
+            return None
+        if count == 1:
+            return f"{self.short_details[0]}: read as it is, but a line cut there would look the same"
+        listed = ", ".join(str(n) for n in self.short_lines)
+        more = f" and {count - len(self.short_lines)} more" if count > len(self.short_lines) else ""
+        return (
+            f"lines {listed}{more} ({count} in all) end inside a field, as SAP's unpadded lines do: "
+            f"read as they are, but a line cut there would look the same ({'; '.join(self.short_details)}"
+            f"{'; ...' if count > len(self.short_details) else ''})"
+        )
+
     def result(self) -> FlatIDoc:
-        warnings = self.warnings
+        short = self._short_lines_warning()
+        warnings = [short, *self.warnings] if short else self.warnings
         if self.warning_count > MAX_WARNINGS:
             warnings = [*warnings, f"... and {self.warning_count - MAX_WARNINGS} more warnings"]
         return FlatIDoc(self.idoc, tuple(warnings))

@@ -85,14 +85,28 @@ def test_a_short_line_is_read_as_it_is_with_a_warning_when_it_ends_inside_a_fiel
         assert len(read.warnings) == 1
 
 
-def test_warnings_are_bounded_per_idoc(registry) -> None:
+def test_short_lines_are_said_in_one_warning_per_idoc(registry) -> None:
     idoc = IDoc({"DOCNUM": "7", "MESTYP": "ZBRTEST", "SNDPRN": "S4HCLNT100"}, idoc_type="ZBRTEST01")
     for n in range(MAX_WARNINGS + 5):
         idoc.root.add_child(Segment("E1ZTRL", {"COUNT": str(n)}))  # COUNT is 6 columns wide
     (read,) = read_idocs_flat(write_idoc_flat([idoc], registry, pad=False), registry)
+    (warning,) = read.warnings
+    assert warning.startswith(
+        f"lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and {MAX_WARNINGS + 5 - 10} more ({MAX_WARNINGS + 5} in all) "
+        "end inside a field"
+    )
+    assert "(line 2: E2ZTRL000 ends at column 64, inside field COUNT (columns 64-69); line 3:" in warning
+    assert warning.endswith("; ...)")
+
+
+def test_other_warnings_are_bounded_per_idoc(registry) -> None:
+    line = REFERENCE.split(b"\n")[3]
+    no_docnum = line[:33] + b" " * 16 + line[49:]
+    body = REFERENCE.replace(line, b"\n".join([no_docnum] * (MAX_WARNINGS + 5)))
+    (read,) = read_idocs_flat(body, registry)
     assert len(read.warnings) == MAX_WARNINGS + 1
     assert read.warnings[-1] == "... and 5 more warnings"
-    assert "inside field COUNT" in read.warnings[0]
+    assert all("has no DOCNUM" in warning for warning in read.warnings[:-1])
 
 
 def test_a_data_line_without_the_control_records_docnum_is_warned_about(registry) -> None:
@@ -106,7 +120,8 @@ def test_a_data_line_without_the_control_records_docnum_is_warned_about(registry
 
 def test_the_codec_puts_the_warnings_on_the_source_document() -> None:
     (document,) = SapCodec().decode(MATMAS.read_bytes(), origin=MATMAS.name)
-    assert document.warnings[0].startswith("line 2: E2MARAM009 ends at column 770, inside field VOLTO_NEW")
+    assert document.warnings[0].startswith("lines 2, 5, 6, 7, 8, 9, 16 (7 in all) end inside a field")
+    assert "(line 2: E2MARAM009 ends at column 770, inside field VOLTO_NEW" in document.warnings[0]
     (padded,) = SapCodec().decode(_padded(MATMAS), origin="padded.idoc")
     assert padded.warnings == ()
     seen: list[str] = []
@@ -129,11 +144,13 @@ def test_translate_prints_each_warning_on_stderr_and_leaves_stdout_alone(tmp_pat
     assert stripped.stdout == clean.stdout
     assert clean.stderr == ""
     lines = stripped.stderr.splitlines()
-    assert lines[0] == (
-        f"bridge: warning: {MATMAS}: line 2: E2MARAM009 ends at column 770, inside field VOLTO_NEW "
-        "(columns 768-772): read as it is, but a line cut there would look the same"
-    )
-    assert all(line.startswith(f"bridge: warning: {MATMAS}: line ") for line in lines)
+    assert lines == [
+        f"bridge: warning: {MATMAS}: lines 2, 5, 6, 7, 8, 9, 16 (7 in all) end inside a field, as SAP's "
+        "unpadded lines do: read as they are, but a line cut there would look the same (line 2: "
+        "E2MARAM009 ends at column 770, inside field VOLTO_NEW (columns 768-772); line 5: E2MARCM008 "
+        "ends at column 913, inside field EISLO (columns 909-923); line 6: E2MARDM ends at column 71, "
+        "inside field PSTAT (columns 71-85); ...)"
+    ]
 
 
 # -- the whole class: a line cut at any position --------------------------------------------
