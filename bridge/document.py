@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bridge.errors import shown
+
 __all__ = ["Codec", "SourceDocument"]
 
 
@@ -56,8 +58,9 @@ class SourceDocument:
         """A short human name for error messages: ``file.xml DOCNUM 0000000000430094``."""
         parts = [self.origin] if self.origin else []
         if self.document_id:
-            parts.append(f"DOCNUM {self.document_id}" if self.system == "sap" else self.document_id)
-        return " ".join(parts) or self.document_type
+            document_id = shown(self.document_id)  # from the input: one line, bounded
+            parts.append(f"DOCNUM {document_id}" if self.system == "sap" else document_id)
+        return " ".join(parts) or shown(self.document_type)
 
 
 class Codec(Protocol):

@@ -31,7 +31,26 @@ __all__ = [
     "PermanentError",
     "TransientError",
     "ValidationError",
+    "shown",
 ]
+
+_SHOWN_LIMIT = 80
+
+
+def shown(value: object, limit: int = _SHOWN_LIMIT) -> str:
+    """A value from the input as it may appear inside a one-line error message.
+
+    Printable text up to ``limit`` characters is shown as it is (``LOIPRO05``); text with line
+    breaks or other control characters is shown as a Python literal (``'LOI\\nPRO'``), and text
+    longer than ``limit`` is cut with a note of its full length, so that hostile input can
+    neither split a message into several lines nor blow it up to the size of the document.
+    """
+    text = value if isinstance(value, str) else str(value)
+    cut = len(text) > limit
+    head = text[:limit] if cut else text
+    if not head.isprintable():
+        head = repr(head)
+    return f"{head}... ({len(text)} characters)" if cut else head
 
 
 class BridgeError(Exception):

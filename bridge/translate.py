@@ -15,7 +15,7 @@ from typing import Any
 from bridge.canonical import SCHEMA_ID, parse_envelope
 from bridge.codecs import codec_for, sniff_codec
 from bridge.document import SourceDocument
-from bridge.errors import ConfigError, DecodeError, MappingError, ValidationError
+from bridge.errors import ConfigError, DecodeError, MappingError, ValidationError, shown
 from bridge.formats import render_payload
 from bridge.mapping import CompiledMapping, MappingCatalog
 
@@ -109,12 +109,12 @@ class Translator:
                 }
             )
             raise MappingError(
-                f"no mapping reads {document.system} {document_type} (mappings exist for: {', '.join(known) or 'nothing'})",
+                f"no mapping reads {document.system} {shown(document_type)} (mappings exist for: {', '.join(known) or 'nothing'})",
                 document=document.label,
             )
         if len(found) > 1:
             raise MappingError(
-                f"several mappings read {document.system} {document_type}: "
+                f"several mappings read {document.system} {shown(document_type)}: "
                 f"{', '.join(m.name for m in found)}; choose one with --mapping",
                 document=document.label,
             )

@@ -119,10 +119,10 @@ class TranslateStage:
                     document.system, document.document_type, document.extension
                 )
                 if len(mappings) != 1:
-                    from bridge.errors import MappingError
+                    from bridge.errors import MappingError, shown
 
                     raise MappingError(
-                        f"{len(mappings)} mappings read {document.system} {document.document_type} "
+                        f"{len(mappings)} mappings read {document.system} {shown(document.document_type)} "
                         f"({', '.join(m.name for m in mappings) or 'none'}); exactly one is needed",
                         document=document.label,
                     )
