@@ -13,7 +13,8 @@ from adapters.sap.definitions import DefinitionRegistry
 from adapters.sap.encodings import flat_encoding
 from adapters.sap.flat_reader import read_idocs_flat
 from adapters.sap.model import IDoc
-from adapters.sap.xml_codec import check_size, parse_idoc_xml
+from adapters.sap.xml_codec import check_size, read_idocs_xml
+from adapters.sap.xml_encoding import text_head
 from bridge.document import SourceDocument
 from bridge.errors import ConfigError, DecodeError
 
@@ -21,6 +22,7 @@ __all__ = ["SapCodec"]
 
 _SNIFF_BYTES = 65536
 _XML_IDOC = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?IDOC[\s>/]")
+_OPTIONS = frozenset({"definitions", "encoding", "idoc_type", "max_bytes"})
 _META_FIELDS = (
     "MESTYP",
     "MESCOD",
@@ -34,14 +36,11 @@ _META_FIELDS = (
     "ARCKEY",
     "MANDT",
 )
-_BOMS = (b"\xef\xbb\xbf",)
 
 
 def _body_start(data: bytes) -> bytes:
-    head = data[:_SNIFF_BYTES]
-    for bom in _BOMS:
-        head = head.removeprefix(bom)
-    return head.lstrip()
+    """The document's first bytes without BOM and leading blanks (UTF-16/32 XML as UTF-8)."""
+    return text_head(data, _SNIFF_BYTES).lstrip()
 
 
 class SapCodec:
@@ -128,8 +127,8 @@ class SapCodec:
         head = _body_start(data)
         try:
             if head.startswith(b"<"):
-                idocs = parse_idoc_xml(data, source=origin, max_bytes=max_bytes, idoc_type=idoc_type)
-                return [(idoc, ()) for idoc in idocs]
+                read_xml = read_idocs_xml(data, source=origin, max_bytes=max_bytes, idoc_type=idoc_type)
+                return [(xml.idoc, xml.warnings) for xml in read_xml]
             if head.startswith(b"EDI_DC"):
                 registry = self.registry(definitions)
                 read = read_idocs_flat(data, registry, source=origin, idoc_type=idoc_type, encoding=encoding)
@@ -142,6 +141,20 @@ class SapCodec:
             "neither IDoc-XML nor a flat IDoc (expected '<' or an EDI_DC40 control record)",
             source=origin,
         )
+
+    def check_options(self, **options: Any) -> None:
+        """Refuse unknown options and an encoding no flat IDoc can be read in, before any document.
+
+        Raises:
+            ConfigError: names the option and what is wrong with it.
+        """
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown SAP codec option(s): {', '.join(unknown)} (known: {', '.join(sorted(_OPTIONS))})"
+            )
+        if options.get("encoding") not in (None, ""):
+            flat_encoding(options["encoding"])  # its ConfigError names the encoding
 
     def decode(
         self,
@@ -164,7 +177,7 @@ class SapCodec:
             DecodeError: unreadable input (names origin, DOCNUM, segment).
         """
         if options:
-            raise ConfigError(f"unknown SAP codec option(s): {', '.join(sorted(options))}")
+            self.check_options(**options)
         digest = hashlib.sha256(data).hexdigest()[:16]
         read = self._read(data, origin, definitions, idoc_type, max_bytes, encoding)
         many = len(read) > 1
