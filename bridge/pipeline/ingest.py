@@ -67,6 +67,16 @@ class RawDocument:
         return f"{self.system}.{self.document_type}"
 
 
+# The routing key, message id, correlation id and type of an AMQP message are short strings
+# (255 bytes at most, pika raises in its I/O thread otherwise): the parts of them that come
+# from the document (type, sender, number) are used only when printable and short.
+_MAX_ID_PART_BYTES = 160
+
+
+def _fits_amqp(part: str) -> bool:
+    return part.isprintable() and len(part.encode("utf-8")) <= _MAX_ID_PART_BYTES
+
+
 def identify(
     data: bytes, *, system: str, origin: str, codec: Codec, options: Mapping[str, Any]
 ) -> RawDocument:
@@ -91,7 +101,11 @@ def identify(
     if documents:
         types = {d.document_type for d in documents}
         document_type = types.pop() if len(types) == 1 else "mixed"
-        if len(documents) == 1 and documents[0].document_id:
+        if not _fits_amqp(document_type):
+            document_type = "unknown"  # translate decodes it again and says what is wrong
+        if len(documents) == 1 and documents[0].document_id and _fits_amqp(
+            f"{documents[0].instance or '-'}:{documents[0].document_id}"
+        ):
             document_id = documents[0].document_id
             # the canonical events of this document carry the same correlation id
             correlation_id = f"{system}:{documents[0].instance or '-'}:{document_id}"

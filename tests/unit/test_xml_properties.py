@@ -35,12 +35,11 @@ RESERVED = {"IDOC", "EDI_DC40"}
 
 # -- generated trees ---------------------------------------------------------------------------
 
-_PLAIN = st.from_regex(r"[A-Z][A-Z0-9_]{0,11}", fullmatch=True)
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_PLAIN = st.builds(str.__add__, st.sampled_from(_UPPER), st.text(_UPPER + "0123456789_", max_size=11))
 _NAMESPACED = st.builds(
-    "/{}/{}".format,
-    st.from_regex(r"[A-Z0-9]{1,6}", fullmatch=True),
-    st.from_regex(r"[A-Z][A-Z0-9_]{0,11}", fullmatch=True),
-)
+    "/{}/{}".format, st.text(_UPPER + "0123456789", min_size=1, max_size=6), _PLAIN
+)  # SAP's namespaced names, e.g. /RB04/YP3_E1EDK01_XML (written as _-RB04_-YP3_E1EDK01_XML)
 NAMES = st.one_of(_PLAIN, _PLAIN, _NAMESPACED).filter(lambda n: n not in RESERVED)
 
 # Characters XML 1.0 can carry (no C0 controls, no surrogates, no U+FFFE/U+FFFF); CR would be
@@ -66,9 +65,10 @@ VALUES = st.one_of(
 @st.composite
 def segments(draw: st.DrawFn, depth: int = 0) -> Segment:
     segment = Segment(draw(NAMES))
-    names = draw(st.lists(NAMES, max_size=5, unique=True))
-    kinds = 0 if depth >= 3 else draw(st.integers(0, 3))
-    child_names = draw(st.lists(NAMES.filter(lambda n: n not in names), min_size=kinds, max_size=kinds, unique=True))
+    all_names = draw(st.lists(NAMES, max_size=8, unique=True))  # a field and a child type never share a name
+    split = draw(st.integers(0, len(all_names)))
+    names = all_names[:split]
+    child_names = [] if depth >= 3 else all_names[split:][:3]
     for name in names:
         segment[name] = draw(VALUES)
     for name in child_names:
@@ -95,9 +95,7 @@ def idocs(draw: st.DrawFn, idoc_type: str, extension: str | None, with_idoctyp: 
     extra = draw(st.dictionaries(NAMES.filter(lambda n: n not in control), VALUES, max_size=3))
     idoc = IDoc(control=control | extra, idoc_type=idoc_type, extension=extension)
     top = draw(st.lists(segments(), max_size=4))
-    names_used: set[str] = set()
     for segment in top:
-        names_used.add(segment.segment_type)
         idoc.root.add_child(segment)
     return idoc
 
@@ -117,7 +115,7 @@ def same(a: IDoc, b: IDoc) -> bool:
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.data(),
     idoc_type=NAMES,
@@ -138,7 +136,7 @@ def test_generated_idoc_trees_read_back_equal(
         assert same(again, idoc), (again.tree(), idoc.tree())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), idoc_type=NAMES, attributes=st.booleans())
 def test_without_idoctyp_the_root_element_names_the_basic_type(
     data: st.DataObject, idoc_type: str, attributes: bool
@@ -295,14 +293,16 @@ def _fields_of(data: bytes) -> list[tuple[int, int]]:
     return [m.span(1) for m in re.finditer(rb"<[A-Za-z_][\w.-]*>([^<]*)</[A-Za-z_][\w.-]*>", data)]
 
 
-def translated_or_one_line_error(data: bytes) -> None:
+def translation_error(data: bytes) -> BridgeError | None:
+    """Translate (decode, map, serialise); the typed error if there is one, anything else propagates."""
     try:
         for document in TRANSLATOR.decode(data, "fuzz.xml"):
             assert all("\n" not in w for w in document.warnings)
             for envelope in TRANSLATOR.map_document(document):
                 json.dumps(envelope, ensure_ascii=False)
     except BridgeError as exc:
-        assert "\n" not in str(exc), str(exc)
+        return exc
+    return None
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -320,7 +320,8 @@ def test_hostile_values_and_mutations_through_the_translator_give_output_or_a_on
         start, end = spans[where % len(spans)]
         text = value.replace("&", "&amp;").replace("<", "&lt;") if "&" not in value[:1] else value
         data = data[:start] + text.encode("utf-8") + data[end:]
-    translated_or_one_line_error(mutated(data, mutations))
+    error = translation_error(mutated(data, mutations))
+    assert error is None or "\n" not in str(error), str(error)
 
 
 @pytest.mark.parametrize("sample", CASE_SAMPLES, ids=lambda p: p.name)
@@ -328,8 +329,9 @@ def test_every_case_sample_translates_unmutated(sample: Path) -> None:
     """The mutation test's baseline: each sample does reach the mapping layer."""
     documents = TRANSLATOR.decode(sample.read_bytes(), sample.name)
     assert documents
-    for document in documents:
-        try:
-            TRANSLATOR.map_document(document)
-        except BridgeError as exc:  # the *_bad_* / *_missing_* samples are refused, on one line
-            assert "\n" not in str(exc)
+    error = translation_error(sample.read_bytes())
+    if "_bad_" in sample.name or "_missing_" in sample.name:  # refused on purpose, on one line
+        assert error is not None
+        assert "\n" not in str(error)
+    else:
+        assert error is None, str(error)
