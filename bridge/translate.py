@@ -85,12 +85,17 @@ class Translator:
             return
         documents = self.decode(data, path.name)
         del data  # the trees hold what is needed: do not keep the bytes through mapping
-        for document in documents:
+        documents.reverse()
+        while documents:  # each document (its tree) and its envelopes are let go once written
+            document = documents.pop()
             if on_warning is not None:
                 for warning in document.warnings:
                     on_warning(warning)
-            for envelope in self.map_document(document):
-                yield json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+            envelopes = list(self.map_document(document))
+            del document
+            envelopes.reverse()
+            while envelopes:
+                yield json.dumps(envelopes.pop(), ensure_ascii=False, separators=(",", ":"))
 
     def decode(self, data: bytes, origin: str) -> list[SourceDocument]:
         """Decode bytes with the named or detected codec."""
