@@ -13,7 +13,8 @@ from adapters.sap.definitions import DefinitionRegistry
 from adapters.sap.encodings import flat_encoding
 from adapters.sap.flat_reader import read_idocs_flat
 from adapters.sap.model import IDoc
-from adapters.sap.xml_codec import check_size, parse_idoc_xml
+from adapters.sap.xml_codec import check_size, read_idocs_xml
+from adapters.sap.xml_encoding import text_head
 from bridge.document import SourceDocument
 from bridge.errors import ConfigError, DecodeError
 
@@ -34,14 +35,11 @@ _META_FIELDS = (
     "ARCKEY",
     "MANDT",
 )
-_BOMS = (b"\xef\xbb\xbf",)
 
 
 def _body_start(data: bytes) -> bytes:
-    head = data[:_SNIFF_BYTES]
-    for bom in _BOMS:
-        head = head.removeprefix(bom)
-    return head.lstrip()
+    """The document's first bytes without BOM and leading blanks (UTF-16/32 XML as UTF-8)."""
+    return text_head(data, _SNIFF_BYTES).lstrip()
 
 
 class SapCodec:
@@ -128,8 +126,8 @@ class SapCodec:
         head = _body_start(data)
         try:
             if head.startswith(b"<"):
-                idocs = parse_idoc_xml(data, source=origin, max_bytes=max_bytes, idoc_type=idoc_type)
-                return [(idoc, ()) for idoc in idocs]
+                read_xml = read_idocs_xml(data, source=origin, max_bytes=max_bytes, idoc_type=idoc_type)
+                return [(xml.idoc, xml.warnings) for xml in read_xml]
             if head.startswith(b"EDI_DC"):
                 registry = self.registry(definitions)
                 read = read_idocs_flat(data, registry, source=origin, idoc_type=idoc_type, encoding=encoding)
