@@ -9,7 +9,10 @@ interpreter's baseline divided by the document's size::
 Kinds of document:
 
 ``xml-many``     IDoc-XML with many ``<IDOC>`` (LOIPRO05_Original, the IDOC repeated, DOCNUMs counted up)
-``xml-one``      IDoc-XML with ONE huge IDoc (LOIPRO05_Original, its operation repeated)
+``xml-one``      IDoc-XML with ONE huge IDoc, deep: one order with its operation repeated (all
+                 under one top-level segment)
+``xml-one-wide`` IDoc-XML with ONE huge IDoc, wide: the order header segment repeated (many
+                 top-level segments)
 ``flat-padded``  a flat MATMAS05 file with SAP's padded lines (1063 columns)
 ``flat-stripped`` the same with trailing blanks stripped (SAP's ``unpadded`` files)
 
@@ -166,13 +169,28 @@ def flat_matmas(size: int, *, pad: bool) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
+def xml_one_wide(size: int) -> bytes:
+    """IDoc-XML with one IDoc of many top-level segments: the sample's order header (E1AFKOL
+    with everything under it) repeated, order numbers counted up."""
+    text = XML_SAMPLE.read_text(encoding="utf-8")
+    start = text.index("<E1AFKOL SEGMENT")
+    end = text.index("</E1AFKOL>", start) + len("</E1AFKOL>")
+    order = text[start:end]
+    aufnr = re.search(r"<AUFNR>(\d+)</AUFNR>", order)
+    assert aufnr
+    count = max(1, (size - len(text)) // (len(order) + 5) + 1)
+    copies = [order.replace(aufnr.group(0), f"<AUFNR>{int(aufnr.group(1)) + n}</AUFNR>", 1) for n in range(count)]
+    return (text[:start] + "\n    ".join(copies) + text[end:]).encode()
+
+
 KINDS: dict[str, Callable[[int], bytes]] = {
     "xml-many": xml_many,
     "xml-one": xml_one,
+    "xml-one-wide": xml_one_wide,
     "flat-padded": lambda size: flat_matmas(size, pad=True),
     "flat-stripped": lambda size: flat_matmas(size, pad=False),
 }
-SUFFIX = {"xml-many": ".xml", "xml-one": ".xml", "flat-padded": ".idoc", "flat-stripped": ".idoc"}
+SUFFIX = {"xml-many": ".xml", "xml-one": ".xml", "xml-one-wide": ".xml", "flat-padded": ".idoc", "flat-stripped": ".idoc"}
 COMMANDS: dict[str, Callable[[Path], list[str]]] = {
     "translate": lambda path: ["translate", "--mappings", str(MAPPINGS), str(path)],
     "idoc show": lambda path: ["idoc", "show", str(path)],
