@@ -405,6 +405,7 @@ def ingest(
                 seconds, setting = parse_duration(deadline), "--deadline"
             except ConfigError as exc:
                 raise ConfigError(f"--deadline: {exc}") from None
+        _check_codec_option(source_system, "encoding", encoding)  # before waiting for any service
         runtime = Runtime(settings, roles=("ingest",))
         Deadline(seconds, setting=setting).run(
             "the broker and the ledger to start ingest",
@@ -428,6 +429,18 @@ def ingest(
     )
 
 
+def _check_codec_option(system: str, name: str, value: Any) -> None:
+    """Refuse a command-line codec option the system's codec would not take."""
+    if not value:
+        return
+    from bridge.codecs import codec_for
+
+    try:
+        codec_for(system).check_options(**{name: value})
+    except ConfigError as exc:
+        raise ConfigError(f"--{name}: {exc}") from None
+
+
 def _override_codec_option(ingestor: Any, system: str, name: str, value: Any) -> None:
     """A command-line codec option wins over the configuration's for this run.
 
@@ -439,12 +452,10 @@ def _override_codec_option(ingestor: Any, system: str, name: str, value: Any) ->
         return
     options = dict(ingestor.codec_options)
     options[system] = {**options.get(system, {}), name: value}
-    try:  # codecs check their options before the bytes: an empty document tests only those
-        ingestor.codec_for(system).decode(b"", origin=f"--{name}", **options[system])
-    except ConfigError:
-        raise
-    except BridgeError:
-        pass
+    try:
+        ingestor.codec_for(system).check_options(**options[system])
+    except ConfigError as exc:
+        raise ConfigError(f"--{name}: {exc}") from None
     ingestor.codec_options = options
 
 

@@ -206,12 +206,23 @@ class SourceSettings(BaseModel):
             set, it wins over the ``source.timezone`` of every mapping of this system (and the
             zone of reverse mappings to it); when not set, each mapping's own zone stands.
         definitions: extra files or folders of document definitions (SAP WE60 parser files).
+        encoding: the encoding of the system's files where the format does not declare one
+            (SAP flat IDocs: a Python codec name such as ``gbk`` or a SAP code page number such
+            as ``8400``; default UTF-8). The system's codec checks it when the bridge starts.
     """
 
     model_config = _MODEL
 
     timezone: str | None = None
     definitions: tuple[Path, ...] = ()
+    encoding: str | None = None
+
+    @field_validator("encoding", mode="before")
+    @classmethod
+    def _code_page_as_text(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # YAML reads `encoding: 8400` as a number
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -72,3 +72,8 @@ class Codec(Protocol):
     def decode(self, data: bytes, *, origin: str | None = None, **options: Any) -> list[SourceDocument]:
         """Decode bytes into documents; raise :class:`bridge.errors.DecodeError` on bad input."""
         ...
+
+    def check_options(self, **options: Any) -> None:
+        """Refuse, before any document is read, options :meth:`decode` would not take: raise
+        :class:`bridge.errors.ConfigError` naming the option and what is wrong with it."""
+        ...

@@ -73,11 +73,27 @@ def topology_for(settings: Settings) -> Topology:
 
 
 def codec_options(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Per source system options for its codec (extra definitions)."""
-    return {
-        system: {"definitions": [str(p) for p in source.definitions]} if source.definitions else {}
-        for system, source in settings.sources.items()
-    }
+    """Per source system options for its codec (extra definitions, encoding), checked by the
+    system's codec before any document is read.
+
+    Raises:
+        ConfigError: a system with codec options but no codec, or an option its codec refuses;
+            the message names the ``sources.<system>`` setting.
+    """
+    options: dict[str, dict[str, Any]] = {}
+    for system, source in settings.sources.items():
+        chosen: dict[str, Any] = {}
+        if source.definitions:
+            chosen["definitions"] = [str(p) for p in source.definitions]
+        if source.encoding:
+            chosen["encoding"] = source.encoding
+        if chosen:
+            try:
+                codec_for(system).check_options(**chosen)
+            except ConfigError as exc:
+                raise ConfigError(f"sources.{system}: {exc}") from None
+        options[system] = chosen
+    return options
 
 
 def source_timezones(settings: Settings) -> dict[str, str]:
@@ -131,6 +147,7 @@ class Runtime:
         unknown = [r for r in self.roles if r not in ROLES]
         if unknown:
             raise ConfigError(f"unknown role(s) {', '.join(unknown)} (roles: {', '.join(ROLES)})")
+        codec_options(settings)  # refuse a wrong sources.<system> option before connecting
         names = names_for(settings)
         topology = topology_for(settings)
         declare_topology(settings.amqp_url, topology)

@@ -22,6 +22,7 @@ __all__ = ["SapCodec"]
 
 _SNIFF_BYTES = 65536
 _XML_IDOC = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?IDOC[\s>/]")
+_OPTIONS = frozenset({"definitions", "encoding", "idoc_type", "max_bytes"})
 _META_FIELDS = (
     "MESTYP",
     "MESCOD",
@@ -141,6 +142,20 @@ class SapCodec:
             source=origin,
         )
 
+    def check_options(self, **options: Any) -> None:
+        """Refuse unknown options and an encoding no flat IDoc can be read in, before any document.
+
+        Raises:
+            ConfigError: names the option and what is wrong with it.
+        """
+        unknown = sorted(set(options) - _OPTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown SAP codec option(s): {', '.join(unknown)} (known: {', '.join(sorted(_OPTIONS))})"
+            )
+        if options.get("encoding") not in (None, ""):
+            flat_encoding(options["encoding"])  # its ConfigError names the encoding
+
     def decode(
         self,
         data: bytes,
@@ -162,7 +177,7 @@ class SapCodec:
             DecodeError: unreadable input (names origin, DOCNUM, segment).
         """
         if options:
-            raise ConfigError(f"unknown SAP codec option(s): {', '.join(sorted(options))}")
+            self.check_options(**options)
         digest = hashlib.sha256(data).hexdigest()[:16]
         read = self._read(data, origin, definitions, idoc_type, max_bytes, encoding)
         many = len(read) > 1

@@ -115,6 +115,8 @@ class TranslateStage:
             outputs: list[OutMessage] = []
             facts: list[dict[str, Any]] = []
             for document in documents:
+                for warning in document.warnings:  # read as it is, but the sender may want to know
+                    log.warning("%s: %s", document.label, warning)
                 mappings = self.catalog.for_document(
                     document.system, document.document_type, document.extension
                 )

@@ -285,6 +285,10 @@ class FakeCodec:
         SapCodec().decode(data, origin=origin, **options)
         return []
 
+    def check_options(self, **options: Any) -> None:
+        self.seen.append(options)
+        SapCodec().check_options(**options)
+
 
 class FakeIngestor:
     def __init__(self) -> None:

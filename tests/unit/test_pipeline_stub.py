@@ -264,3 +264,17 @@ def test_ingest_stamps_every_document_with_a_distinct_receipt_time(bridge):
     stamps = [m.header(Headers.RECEIVED_AT) for m in bridge.broker.messages("t.translate")]
     assert len(stamps) == 6
     assert stamps == sorted(set(stamps))
+
+
+def test_decoder_warnings_are_logged_by_the_translate_stage_with_the_message(bridge, caplog):
+    data = (CASES / "LOIPRO05_S4HANA_Original.xml").read_bytes()
+    at = data.index(b"<IDOC") + data[data.index(b"<IDOC") :].index(b">") + 1
+    loose = data[:at] + b"<LOOSE>5</LOOSE>" + data[at:]
+    [document] = bridge.ingestor.ingest(bridge.ingestor.prepare([(loose, "loose.xml")], "sap"))
+    with caplog.at_level("WARNING", logger="bridge.pipeline.translate"):
+        bridge.drain()
+    [record] = [r for r in caplog.records if "LOOSE" in r.getMessage()]
+    assert record.getMessage().startswith("loose.xml DOCNUM 0000000000430094: line ")
+    assert "<LOOSE> directly under <IDOC> is a field outside any segment: ignored" in record.getMessage()
+    assert bridge.broker.published("t.mes")  # the document itself went through
+    assert document.message_id
