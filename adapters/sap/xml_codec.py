@@ -27,7 +27,6 @@ DOCTYPE is rejected before parsing, and documents above a size limit
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +42,8 @@ from adapters.sap.xml_writer import (
     SOAP_IDOC_NAMESPACE,
     write_idoc_xml,
 )
-from bridge.errors import ConfigError, DecodeError
+from bridge.errors import DecodeError
+from bridge.limits import DEFAULT_MAX_BYTES, MAX_BYTES_ENV, check_size, max_document_bytes
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -59,8 +59,6 @@ __all__ = [
 ]
 
 _SOAP_IDOC_DECLARATION = f' xmlns="{SOAP_IDOC_NAMESPACE}"'.encode()
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-MAX_BYTES_ENV = "BRIDGE_MAX_DOCUMENT_BYTES"
 
 _IDOC = IDOC_ELEMENT
 _SEGMENT_ATTR = SEGMENT_ATTRIBUTE
@@ -70,39 +68,6 @@ _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 _DTD_MARKERS_UTF16 = tuple(
     m.decode("ascii").encode(enc) for m in _DTD_MARKERS for enc in ("utf-16-le", "utf-16-be")
 )
-
-
-def max_document_bytes() -> int:
-    """The size limit: env ``BRIDGE_MAX_DOCUMENT_BYTES`` when set, else 50 MiB.
-
-    Raises:
-        ConfigError: the environment variable is not a positive integer.
-    """
-    raw = os.environ.get(MAX_BYTES_ENV)
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"{MAX_BYTES_ENV} must be a positive number of bytes, got {raw!r}")
-    return value
-
-
-def check_size(data: bytes | str, max_bytes: int | None, *, source: str | None = None) -> None:
-    """Refuse a document larger than ``max_bytes`` (default: :func:`max_document_bytes`).
-
-    Raises:
-        DecodeError: the document is too large.
-    """
-    limit = max_document_bytes() if max_bytes is None else max_bytes
-    if len(data) > limit:
-        raise DecodeError(
-            f"document is {len(data)} bytes, larger than the limit of {limit} bytes "
-            f"(raise it with {MAX_BYTES_ENV})",
-            source=source,
-        )
 
 
 def _has_dtd(data: bytes) -> bool:
