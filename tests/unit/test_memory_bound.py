@@ -17,14 +17,6 @@ from bench.memory import COMMANDS, KINDS, XML_SAMPLE, baseline, measure, write_d
 BOUND = 10.0
 SIZE = 8_000_000
 
-DEEP_XML = pytest.mark.xfail(
-    strict=True,
-    reason="one IDoc whose one top-level segment holds the whole document: the XML reader frees "
-    "elements per top-level segment only, so lxml's tree of that segment (~6.5x) lives beside "
-    "the Segment tree (~2.3x) and the bytes (1x); measured 11.2x (idoc show) and 11.5x (translate)",
-)
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("memory")
@@ -38,9 +30,7 @@ def bases(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
-@pytest.mark.parametrize(
-    "kind", [pytest.param(kind, marks=DEEP_XML) if kind == "xml-one" else kind for kind in KINDS]
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_peak_memory_stays_under_ten_times_the_document(
     folder: Path, bases: dict[str, tuple[int, int]], kind: str, command: str
 ) -> None:
