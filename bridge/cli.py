@@ -156,29 +156,22 @@ def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None, en
     """
     from bridge.translate import read_input
 
-    options: dict[str, Any] = {"encoding": encoding} if encoding else {}  # passed on to the codec
+    options: dict[str, Any] = {
+        "origin": file.name,
+        "definitions": list(definitions),
+        "idoc_type": idoc_type,
+        "on_warning": _warning_printer(file),
+    }
+    if encoding:
+        options["encoding"] = encoding  # passed on to the codec
     with _reported():
         streamed = _inspector("sap", group=JSON_INSPECTORS)
-        if streamed is not None:
-            chunks = streamed(
-                read_input(file),
-                origin=file.name,
-                definitions=list(definitions),
-                idoc_type=idoc_type,
-                on_warning=_warning_printer(file),
-                **options,
-            )
+        if streamed is not None:  # the bytes are not kept while the JSON is written
+            chunks = streamed(read_input(file), **options)
         else:  # an adapter with a plain inspector only
             describe = _inspector("sap")
             assert describe is not None
-            shown = describe(
-                read_input(file),
-                origin=file.name,
-                definitions=list(definitions),
-                idoc_type=idoc_type,
-                on_warning=_warning_printer(file),
-                **options,
-            )
+            shown = describe(read_input(file), **options)
             chunks = iter([json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False)])
     _echo_chunks(chunks)
 

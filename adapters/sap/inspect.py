@@ -7,9 +7,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from adapters.sap.codec import SapCodec
+from adapters.sap.model import IDoc
 from adapters.sap.show import idoc_to_dict, json_chunks
 
 __all__ = ["describe", "describe_json"]
+
+
+def _decode(data: bytes, **options: Any) -> list[IDoc]:
+    return SapCodec().decode_idocs(data, **options)
 
 
 def describe(
@@ -26,10 +31,8 @@ def describe(
     ``encoding`` and ``on_warning`` go to :meth:`SapCodec.decode_idocs` (a flat file's
     encoding; called with each decoder warning).
     """
-    idocs = SapCodec().decode_idocs(
-        data, origin=origin, definitions=definitions, idoc_type=idoc_type, encoding=encoding, on_warning=on_warning
-    )
-    return [idoc_to_dict(idoc) for idoc in idocs]
+    options = {"origin": origin, "definitions": definitions, "idoc_type": idoc_type}
+    return [idoc_to_dict(idoc) for idoc in _decode(data, encoding=encoding, on_warning=on_warning, **options)]
 
 
 def describe_json(
@@ -46,7 +49,5 @@ def describe_json(
 
     The document is decoded (and any error raised) before this returns; ``data`` is not kept.
     """
-    idocs = SapCodec().decode_idocs(
-        data, origin=origin, definitions=definitions, idoc_type=idoc_type, encoding=encoding, on_warning=on_warning
-    )
-    return json_chunks(idocs)
+    options = {"origin": origin, "definitions": definitions, "idoc_type": idoc_type}
+    return json_chunks(_decode(data, encoding=encoding, on_warning=on_warning, **options))
