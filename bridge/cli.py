@@ -149,25 +149,65 @@ def idoc() -> None:
 )
 @encoding_option
 def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None, encoding: str | None) -> None:
-    """Print a parsed IDoc as JSON: control record and segment tree."""
+    """Print a parsed IDoc as JSON: control record and segment tree (several IDocs: a list).
+
+    What the decoder doubts is printed as ``bridge: warning: FILE: ...`` on stderr, as for
+    translate. The JSON is written as it is made, IDoc by IDoc and segment by segment.
+    """
     from bridge.translate import read_input
 
+    options: dict[str, Any] = {
+        "origin": file.name,
+        "definitions": list(definitions),
+        "idoc_type": idoc_type,
+        "on_warning": _warning_printer(file),
+    }
+    if encoding:
+        options["encoding"] = encoding  # passed on to the codec
     with _reported():
-        data = read_input(file)
-        describe = _inspector("sap")
-        options = {"encoding": encoding} if encoding else {}  # describe() passes codec options on
-        shown = describe(
-            data, origin=file.name, definitions=list(definitions), idoc_type=idoc_type, **options
-        )
-        click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False))
+        streamed = _inspector("sap", group=JSON_INSPECTORS)
+        if streamed is not None:  # the bytes are not kept while the JSON is written
+            chunks = streamed(read_input(file), **options)
+        else:  # an adapter with a plain inspector only
+            describe = _inspector("sap")
+            assert describe is not None
+            shown = describe(read_input(file), **options)
+            chunks = iter([json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False)])
+    _echo_chunks(chunks)
 
 
-def _inspector(system: str) -> Callable[..., list[dict[str, Any]]]:
-    """The adapter's document inspector, found by entry point (no vendor import by name)."""
+#: Entry point groups of document inspectors: data (``describe``), and the same as JSON text in
+#: pieces (``describe_json``, for output that is never held whole).
+INSPECTORS = "erp_mes_bridge.inspectors"
+JSON_INSPECTORS = "erp_mes_bridge.json_inspectors"
+_ECHO_BUFFER = 1 << 16
+
+
+def _echo_chunks(chunks: Iterator[str]) -> None:
+    """Write text pieces to stdout in blocks of about 64 KiB, then a newline."""
+    block: list[str] = []
+    size = 0
+    for chunk in chunks:
+        block.append(chunk)
+        size += len(chunk)
+        if size >= _ECHO_BUFFER:
+            click.echo("".join(block), nl=False)
+            block.clear()
+            size = 0
+    click.echo("".join(block))
+
+
+def _inspector(system: str, *, group: str = INSPECTORS) -> Callable[..., Any] | None:
+    """The adapter's document inspector, found by entry point (no vendor import by name).
+
+    Returns None for a missing JSON inspector; raises ConfigError for a missing plain one.
+    """
     from importlib.metadata import entry_points
 
-    for entry in entry_points(group="erp_mes_bridge.inspectors", name=system):
+    for entry in entry_points(group=group, name=system):
         return entry.load()
+    if group == JSON_INSPECTORS:
+        return None
     raise ConfigError(f"no inspector registered for {system}")
 
 
@@ -273,8 +313,41 @@ def run(config_path: Path | None, roles: Sequence[str], workers: int, no_http: b
     runtime.wait()
 
 
-#: Documents read, archived and published together by ``bridge ingest``.
+#: Documents read, archived and published together by ``bridge ingest`` (at most this many,
+#: and no more bytes than INGEST_BATCH_BYTES unless one document alone is larger).
 INGEST_BATCH = 200
+INGEST_BATCH_BYTES = 64 * 1024 * 1024
+
+
+def _ingest_batches(files: Sequence[Path]) -> list[list[Path]]:
+    """Files in batches, each file's size checked against the document limit before any is read.
+
+    Raises:
+        DecodeError: a file is larger than the limit (nothing has been published yet).
+        ConfigError: ``BRIDGE_MAX_DOCUMENT_BYTES`` is not a positive integer.
+    """
+    import os
+    import stat
+
+    from bridge.limits import max_document_bytes, too_large
+
+    limit = max_document_bytes()
+    batches: list[list[Path]] = []
+    size = 0
+    for path in files:
+        try:
+            info = os.stat(path)
+            length = info.st_size if stat.S_ISREG(info.st_mode) else 0
+        except OSError:
+            length = 0  # read_input says what is wrong with it, in its turn
+        if length > limit:
+            raise too_large(length, limit, source=str(path))
+        if not batches or len(batches[-1]) >= INGEST_BATCH or (batches[-1] and size + length > INGEST_BATCH_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += length
+    return batches
 
 
 @main.command()
@@ -318,6 +391,7 @@ def ingest(
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     with _reported():
         settings = _settings(config_path)
+        batches = _ingest_batches(files)
         seconds, setting = settings.broker.ingest_deadline_s, "broker.ingest_deadline_s"
         if deadline is not None:
             try:
@@ -333,8 +407,7 @@ def ingest(
         try:
             ingestor = runtime.ingestor(deadline=seconds, deadline_setting=setting)
             _override_codec_option(ingestor, source_system, "encoding", encoding)
-            for start in range(0, len(files), INGEST_BATCH):
-                batch = files[start : start + INGEST_BATCH]
+            for batch in batches:
                 documents = ingestor.prepare([(read_input(f), f.name) for f in batch], source_system)
                 for document in ingestor.ingest(documents):
                     click.echo(f"{document.message_id}\t{document.routing_key}\t{document.origin}")

@@ -15,19 +15,23 @@ from typing import Any
 from bridge.canonical import SCHEMA_ID, parse_envelope
 from bridge.codecs import codec_for, sniff_codec
 from bridge.document import SourceDocument
-from bridge.errors import ConfigError, DecodeError, MappingError, ValidationError, shown
+from bridge.errors import ConfigError, MappingError, ValidationError, shown
 from bridge.formats import render_payload
+from bridge.limits import read_document
 from bridge.mapping import CompiledMapping, MappingCatalog
 
 __all__ = ["Translator", "read_input"]
 
 
 def read_input(path: Path) -> bytes:
-    """Read a file; a missing or unreadable file is a DecodeError naming it."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DecodeError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from exc
+    """Read a document file, refusing one above the size limit before reading it.
+
+    Raises:
+        DecodeError: a missing or unreadable file, or one larger than the limit
+            (``BRIDGE_MAX_DOCUMENT_BYTES``); the message names the file.
+        ConfigError: ``BRIDGE_MAX_DOCUMENT_BYTES`` is not a positive integer.
+    """
+    return read_document(path)
 
 
 def is_canonical_json(data: bytes) -> bool:
@@ -81,12 +85,17 @@ class Translator:
             return
         documents = self.decode(data, path.name)
         del data  # the trees hold what is needed: do not keep the bytes through mapping
-        for document in documents:
+        documents.reverse()
+        while documents:  # each document (its tree) and its envelopes are let go once written
+            document = documents.pop()
             if on_warning is not None:
                 for warning in document.warnings:
                     on_warning(warning)
-            for envelope in self.map_document(document):
-                yield json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+            envelopes = list(self.map_document(document))
+            del document
+            envelopes.reverse()
+            while envelopes:
+                yield json.dumps(envelopes.pop(), ensure_ascii=False, separators=(",", ":"))
 
     def decode(self, data: bytes, origin: str) -> list[SourceDocument]:
         """Decode bytes with the named or detected codec."""

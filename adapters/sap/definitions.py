@@ -56,7 +56,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.errors import ConfigError, DefinitionError
+from bridge.errors import ConfigError, DecodeError, DefinitionError
+from bridge.limits import read_document
 
 __all__ = [
     "SHIPPED_DIR",
@@ -486,9 +487,9 @@ def parse_we60(text: str, *, source: str = "<definitions>") -> list[IDocTypeDefi
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read IDoc definition file {path}: {exc}") from exc
+        raw = read_document(path)  # the document size limit, checked before reading
+    except DecodeError as exc:
+        raise ConfigError(f"IDoc definition file: {exc}") from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -30,7 +30,8 @@ from typing import Any
 
 from bridge.canonical import parse_envelope
 from bridge.codecs import codec_for
-from bridge.errors import BridgeError, MappingDefinitionError
+from bridge.errors import BridgeError, DecodeError, MappingDefinitionError
+from bridge.limits import read_document
 from bridge.mapping.catalog import CASES_SUFFIX, MappingCatalog
 from bridge.mapping.mapping import CompiledMapping
 from bridge.mapping.yaml_source import load_yaml_file
@@ -131,9 +132,9 @@ def run_case(case: MappingCase, catalog: MappingCatalog) -> CaseResult:
 def _produce(case: MappingCase, mapping: CompiledMapping) -> list[dict[str, Any]]:
     source = case.file.parent / str(case.spec["input"])
     try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise MappingDefinitionError(f"{case.file}: case {case.name!r}: cannot read {source}: {exc}") from exc
+        data = read_document(source)
+    except DecodeError as exc:
+        raise MappingDefinitionError(f"{case.file}: case {case.name!r}: {exc}") from exc
     if mapping.direction == "from_canonical":
         envelope = parse_envelope(json.loads(data)).model_dump(mode="json", by_alias=True, exclude_none=True)
         return [mapping.render(envelope)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from hypothesis import strategies as st
 from adapters.sap.codec import SapCodec
 from adapters.sap.definitions import DefinitionRegistry
 from adapters.sap.flat_codec import parse_idoc_flat, read_idocs_flat, write_idoc_flat
-from adapters.sap.inspect import describe
 from adapters.sap.model import IDoc
 from bridge.cli import _override_codec_option, main
 from bridge.errors import ConfigError, DecodeError
@@ -272,15 +270,6 @@ def test_translate_with_an_unusable_encoding_is_a_configuration_error(encoding: 
     assert "Traceback" not in err
 
 
-DESCRIBE_PASSES_OPTIONS = "encoding" in inspect.signature(describe).parameters or any(
-    p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(describe).parameters.values()
-)
-
-
-@pytest.mark.skipif(
-    not DESCRIBE_PASSES_OPTIONS,
-    reason="adapters.sap.inspect.describe() passes codec options through once the XML helper's change is in",
-)
 def test_idoc_show_with_encoding_shows_the_gbk_text(tmp_path) -> None:
     code, out, err = run("idoc", "show", "--encoding", "gbk", str(gbk_matmas(tmp_path)))
     assert code == 0, err

@@ -8,39 +8,12 @@ import pytest
 
 from adapters.sap.definitions import DefinitionRegistry
 from adapters.sap.flat_codec import read_idocs_flat
-
-from ..conftest import MAPPINGS
-
-MATMAS = (MAPPINGS / "sap" / "cases" / "MATMAS05_3PL_material_master.idoc").read_text(encoding="utf-8")
+from bench.memory import flat_matmas
 
 
 def big_matmas(size: int, *, pad: bool) -> bytes:
-    """A MATMAS05 file of about ``size`` bytes: the sample's plant + storage location lines
-    repeated (every line with its own SEGNUM, storage locations under their plant)."""
-    control, *body = [line for line in MATMAS.split("\n") if line]
-    head, group, tail = body[:3], body[3:8], body[8:]
-    out = [control.ljust(524) if pad else control]
-    segnum = 0
-
-    def emit(line: str, parent: int | None = None) -> int:
-        nonlocal segnum
-        segnum += 1
-        psgnum = f"{parent:06d}" if parent is not None else line[55:61]
-        line = f"{line[:49]}{segnum:06d}{psgnum}{line[61:]}"
-        out.append(line.ljust(1063) if pad else line.rstrip())
-        return segnum
-
-    for line in head:
-        emit(line)
-    total = sum(len(line) + 1 for line in out)
-    while total < size and segnum < 999_000:
-        plant = emit(group[0], 1)
-        for line in group[1:]:
-            emit(line, plant)
-        total += sum(len(line) + 1 for line in out[-5:])
-    for line in tail:
-        emit(line, 1)
-    return ("\n".join(out) + "\n").encode()
+    """A MATMAS05 file of about ``size`` bytes (see bench/memory.py)."""
+    return flat_matmas(size, pad=pad)
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,12 @@ def _idoc(body: str, control: str = CONTROL) -> bytes:
         pytest.param('<E1AFKOL SEGMENT="1"><E1AFFLL SEGMENT="1">x<F>1</F></E1AFFLL></E1AFKOL>', "<E1AFFLL>", id="nested"),
     ],
 )
-def test_an_element_mixing_text_and_elements_is_refused_naming_it(body: str, named: str) -> None:
+@pytest.mark.parametrize("chunk", [None, 1, 5, 64], ids=lambda c: f"chunk-{c or 'whole'}")
+def test_an_element_mixing_text_and_elements_is_refused_naming_it(
+    body: str, named: str, chunk: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if chunk:
+        monkeypatch.setattr(xml_codec, "_FEED_BYTES", chunk)
     with pytest.raises(DecodeError) as caught:
         parse_idoc_xml(_idoc(body), source="mixed.xml")
     message = str(caught.value)
