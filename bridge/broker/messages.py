@@ -6,7 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Delivery", "Headers", "OutMessage"]
+__all__ = ["MAX_SHORT_STRING_BYTES", "Delivery", "Headers", "OutMessage", "oversized_short_strings"]
+
+#: AMQP 0-9-1 short strings (routing key, message id, correlation id, type) hold at most this
+#: many bytes; pika refuses longer ones in its I/O thread, where no caller can catch it.
+MAX_SHORT_STRING_BYTES = 255
 
 
 class Headers:
@@ -50,6 +54,18 @@ class OutMessage:
     headers: Mapping[str, Any] = field(default_factory=dict)
     timestamp: int | None = None
     content_type: str = "application/octet-stream"
+
+
+def oversized_short_strings(message: OutMessage) -> list[str]:
+    """``"message_id (322 bytes)"`` for each short-string property of ``message`` that AMQP
+    cannot carry (over :data:`MAX_SHORT_STRING_BYTES` bytes)."""
+    found = []
+    for name in ("routing_key", "message_id", "correlation_id", "type"):
+        value = getattr(message, name)
+        size = len(value.encode("utf-8")) if value else 0
+        if size > MAX_SHORT_STRING_BYTES:
+            found.append(f"{name} ({size} bytes)")
+    return found
 
 
 @dataclass(frozen=True, slots=True)

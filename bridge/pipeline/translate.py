@@ -19,10 +19,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bridge.broker.messages import Delivery, Headers, OutMessage
+from bridge.broker.messages import (
+    MAX_SHORT_STRING_BYTES,
+    Delivery,
+    Headers,
+    OutMessage,
+    oversized_short_strings,
+)
 from bridge.broker.names import Names
 from bridge.document import Codec
-from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError
+from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError, ValidationError
 from bridge.mapping import MappingCatalog
 from bridge.mapping.mapping import ENTITY_KEYS
 from bridge.observability.logging import log_context
@@ -130,6 +136,13 @@ class TranslateStage:
                     )
                 for envelope in mappings[0].apply_models(document, clock=received_clock(delivery)):
                     output = self._output(envelope, delivery)
+                    oversized = oversized_short_strings(output)
+                    if oversized:  # from a document's own fields, e.g. a 300-character DOCNUM
+                        raise ValidationError(
+                            f"{document.label}: the canonical event's {', '.join(oversized)} exceeds AMQP's "
+                            f"{MAX_SHORT_STRING_BYTES} bytes: the document's number or sender is far "
+                            "longer than any ERP writes"
+                        )
                     outputs.append(output)
                     facts.append(
                         {

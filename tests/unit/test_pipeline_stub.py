@@ -278,3 +278,20 @@ def test_decoder_warnings_are_logged_by_the_translate_stage_with_the_message(bri
     assert "<LOOSE> directly under <IDOC> is a field outside any segment: ignored" in record.getMessage()
     assert bridge.broker.published("t.mes")  # the document itself went through
     assert document.message_id
+
+
+def test_a_document_number_too_long_for_amqp_is_dead_lettered_not_published(bridge):
+    data = (CASES / "LOIPRO05_S4HANA_Original.xml").read_bytes()
+    long_number = b"4" * 300
+    data = data.replace(b"<DOCNUM>0000000000430094</DOCNUM>", b"<DOCNUM>" + long_number + b"</DOCNUM>")
+    assert long_number in data
+    [document] = bridge.ingestor.ingest(bridge.ingestor.prepare([(data, "long.xml")], "sap"))
+    assert len(document.message_id.encode()) <= 255
+    bridge.drain()
+    [letter] = bridge.broker.messages("t.translate.dlq")
+    assert letter.header(Headers.ERROR_CLASS) == "ValidationError"
+    message = letter.header(Headers.ERROR_MESSAGE)
+    assert "message_id (" in message
+    assert "exceeds AMQP's 255 bytes" in message
+    assert "\n" not in message
+    assert bridge.broker.published("t.mes") == []
