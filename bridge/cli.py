@@ -165,7 +165,7 @@ def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None, en
     if encoding:
         options["encoding"] = encoding  # passed on to the codec
     with _reported():
-        streamed = _inspector("sap", group=JSON_INSPECTORS)
+        streamed = _inspector("sap", json_text=True)
         if streamed is not None:  # the bytes are not kept while the JSON is written
             chunks = streamed(read_input(file), **options)
         else:  # an adapter with a plain inspector only
@@ -176,10 +176,6 @@ def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None, en
     _echo_chunks(chunks)
 
 
-#: Entry point groups of document inspectors: data (``describe``), and the same as JSON text in
-#: pieces (``describe_json``, for output that is never held whole).
-INSPECTORS = "erp_mes_bridge.inspectors"
-JSON_INSPECTORS = "erp_mes_bridge.json_inspectors"
 _ECHO_BUFFER = 1 << 16
 
 
@@ -197,18 +193,19 @@ def _echo_chunks(chunks: Iterator[str]) -> None:
     click.echo("".join(block))
 
 
-def _inspector(system: str, *, group: str = INSPECTORS) -> Callable[..., Any] | None:
-    """The adapter's document inspector, found by entry point (no vendor import by name).
+def _inspector(system: str, *, json_text: bool = False) -> Callable[..., Any] | None:
+    """The adapter's document inspector (no vendor import by name).
 
     Returns None for a missing JSON inspector; raises ConfigError for a missing plain one.
     """
-    from importlib.metadata import entry_points
+    from bridge.adapter import adapter_for
 
-    for entry in entry_points(group=group, name=system):
-        return entry.load()
-    if group == JSON_INSPECTORS:
-        return None
-    raise ConfigError(f"no inspector registered for {system}")
+    adapter = adapter_for(system)
+    if json_text:
+        return adapter.inspect_json
+    if adapter.inspect is None:
+        raise ConfigError(f"adapter {system} has no document inspector")
+    return adapter.inspect
 
 
 # -- mapping ----------------------------------------------------------------------------

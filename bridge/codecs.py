@@ -1,30 +1,20 @@
-"""The codec registry: adapters register codecs by entry point, the runtime looks them up by
-system name and never imports a vendor module by name."""
+"""Codecs by system name: each adapter's codec (see :mod:`bridge.adapter`), built once; the
+runtime looks them up by system name and never imports a vendor module by name."""
 
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
 
+from bridge.adapter import adapters
 from bridge.document import Codec
 from bridge.errors import ConfigError, DecodeError
 
-__all__ = ["ENTRY_POINT_GROUP", "codec_for", "codec_names", "sniff_codec"]
-
-#: Entry point group adapters register their codecs under (``sap = adapters.sap.codec:SapCodec``).
-ENTRY_POINT_GROUP = "erp_mes_bridge.codecs"
+__all__ = ["codec_for", "codec_names", "sniff_codec"]
 
 
 @cache
 def _codecs() -> dict[str, Codec]:
-    found: dict[str, Codec] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            factory = entry.load()
-        except Exception as exc:  # a broken adapter must say which one
-            raise ConfigError(f"codec {entry.name} ({entry.value}) cannot be loaded: {exc}") from exc
-        found[entry.name] = factory()
-    return found
+    return {name: adapter.codec() for name, adapter in adapters().items() if adapter.codec is not None}
 
 
 def codec_names() -> list[str]:

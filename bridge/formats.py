@@ -1,27 +1,21 @@
 """Serialisers for target payloads (``target.format`` of a reverse mapping).
 
-``json`` is built in; adapters register the others by entry point (``rfc-xml``,
-``idoc-xml``, ``idoc-flat`` come from the SAP adapter). A serialiser is
+``json`` is built in; adapters bring the others (``rfc-xml``, ``idoc-xml``, ``idoc-flat`` come
+from the SAP adapter, see :mod:`bridge.adapter`). A serialiser is
 ``render(document: str, payload: dict) -> bytes``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cache
-from importlib.metadata import entry_points
 from typing import Any
 
+from bridge.adapter import Serialiser, adapter_formats
 from bridge.errors import ConfigError
 from bridge.mapping.mapping import CompiledMapping
 
-__all__ = ["ENTRY_POINT_GROUP", "render_payload", "serialiser_for"]
-
-#: Entry point group of payload serialisers.
-ENTRY_POINT_GROUP = "erp_mes_bridge.formats"
-
-Serialiser = Callable[[str, dict[str, Any]], bytes]
+__all__ = ["render_payload", "serialiser_for"]
 
 
 def _render_json(document: str, payload: dict[str, Any]) -> bytes:
@@ -30,10 +24,7 @@ def _render_json(document: str, payload: dict[str, Any]) -> bytes:
 
 @cache
 def _serialisers() -> dict[str, Serialiser]:
-    found: dict[str, Serialiser] = {"json": _render_json}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        found[entry.name] = entry.load()
-    return found
+    return {"json": _render_json, **adapter_formats(reserved=("json",))}
 
 
 def serialiser_for(name: str) -> Serialiser:

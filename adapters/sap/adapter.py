@@ -1,0 +1,19 @@
+"""The SAP adapter object: what ``adapters.sap`` offers the runtime (see bridge.adapter)."""
+
+from __future__ import annotations
+
+from adapters.sap.codec import SapCodec
+from adapters.sap.inspect import describe, describe_json
+from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
+from adapters.sap.rfc_xml import render_rfc_xml
+from bridge.adapter import Adapter
+
+__all__ = ["adapter"]
+
+adapter = Adapter(
+    name="sap",
+    codec=SapCodec,
+    formats={"rfc-xml": render_rfc_xml, "idoc-xml": render_idoc_xml, "idoc-flat": render_idoc_flat},
+    inspect=describe,
+    inspect_json=describe_json,
+)

@@ -1,0 +1,26 @@
+"""Adapters: what an external system's package offers, and the one registry that finds them."""
+
+from __future__ import annotations
+
+from bridge.adapter.base import Adapter, Inspector, JsonInspector, Serialiser
+from bridge.adapter.registry import (
+    ENTRY_POINT_GROUP,
+    adapter_for,
+    adapter_formats,
+    adapter_names,
+    adapter_transforms,
+    adapters,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Adapter",
+    "Inspector",
+    "JsonInspector",
+    "Serialiser",
+    "adapter_for",
+    "adapter_formats",
+    "adapter_names",
+    "adapter_transforms",
+    "adapters",
+]
