@@ -30,7 +30,13 @@ class SourceDocument:
         instance: which installation sent it (SAP sender partner, e.g. ``S4HCLNT100``).
         version: orders updates of one business key; larger is newer (IDoc SERIAL).
         created: the source's creation time as raw text pieces (``("20231128", "093405")``),
-            turned into ``occurred_at`` by the mapping layer in the source system's time zone.
+            turned into ``occurred_at`` by the mapping layer in the source system's time zone,
+            with the transform ``created_read_by`` names.
+        created_read_by: the transform reading ``created`` (``sap_datetime``); the built-in
+            ``iso_datetime`` when not set.
+        created_path: where ``created`` comes from in the document, for errors
+            (``EDI_DC40.CREDAT + EDI_DC40.CRETIM``).
+        id_label: what the source calls its document id, for messages (``DOCNUM``).
         extension: an IDoc extension (CIMTYP), when set.
         origin: where the bytes came from (file name or message id), for error messages.
         fingerprint: a hash of the document's bytes, used when there is no document_id.
@@ -47,6 +53,9 @@ class SourceDocument:
     instance: str | None = None
     version: str | None = None
     created: tuple[str, ...] = ()
+    created_read_by: str | None = None
+    created_path: str | None = None
+    id_label: str | None = None
     extension: str | None = None
     origin: str | None = None
     fingerprint: str | None = None
@@ -55,11 +64,12 @@ class SourceDocument:
 
     @property
     def label(self) -> str:
-        """A short human name for error messages: ``file.xml DOCNUM 0000000000430094``."""
+        """A short human name for error messages: ``file.xml DOCNUM 0000000000430094``
+        (the id as the source calls it, see ``id_label``)."""
         parts = [self.origin] if self.origin else []
         if self.document_id:
             document_id = shown(self.document_id)  # from the input: one line, bounded
-            parts.append(f"DOCNUM {document_id}" if self.system == "sap" else document_id)
+            parts.append(f"{self.id_label} {document_id}" if self.id_label else document_id)
         return " ".join(parts) or shown(self.document_type)
 
 

@@ -6,6 +6,7 @@ from adapters.sap.codec import SapCodec
 from adapters.sap.inspect import describe, describe_json
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
+from adapters.sap.transforms import TRANSFORMS
 from bridge.adapter import Adapter
 
 __all__ = ["adapter"]
@@ -14,6 +15,7 @@ adapter = Adapter(
     name="sap",
     codec=SapCodec,
     formats={"rfc-xml": render_rfc_xml, "idoc-xml": render_idoc_xml, "idoc-flat": render_idoc_flat},
+    transforms=TRANSFORMS,
     inspect=describe,
     inspect_json=describe_json,
 )

@@ -398,10 +398,10 @@ def _bind_transform(call: Any, ctx: CompileContext, where: str, inputs: int) -> 
         raise MappingDefinitionError(f"{where}: a transform is a name or {{name: ..., options}}")
     func = get_transform(name)
     if func is None:
-        from bridge.mapping.transforms import TRANSFORMS
+        from bridge.mapping.transforms import all_transforms
 
         raise MappingDefinitionError(
-            f"{where}: unknown transform {name!r} (known: {', '.join(sorted(TRANSFORMS))})"
+            f"{where}: unknown transform {name!r} (known: {', '.join(sorted(all_transforms()))})"
         )
     accepted = transform_options(func)
     unknown = [k for k in options if k not in accepted]

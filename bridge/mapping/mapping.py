@@ -16,7 +16,7 @@ from bridge.document import SourceDocument
 from bridge.errors import MappingError, ValidationError
 from bridge.mapping.compiler import Expr
 from bridge.mapping.paths import Scope, compile_path
-from bridge.mapping.transforms import TransformError, sap_datetime
+from bridge.mapping.transforms import TransformError, get_transform
 
 __all__ = ["ENTITY_KEYS", "CompiledMapping"]
 
@@ -142,14 +142,17 @@ class CompiledMapping:
     def _occurred_at(self, doc: SourceDocument) -> str | None:
         if not doc.created:
             return None
+        reader = get_transform(doc.created_read_by or "iso_datetime")
         try:
-            return sap_datetime(*doc.created[:2], tz=self.timezone)
+            if reader is None:
+                raise TransformError(f"the codec reads it with {doc.created_read_by!r}, which no adapter brings")
+            return reader(*doc.created, tz=self.timezone)
         except TransformError as exc:
             raise MappingError(
                 f"creation time is not a date/time: {exc}",
                 mapping=self.label,
                 field="occurred_at",
-                path="EDI_DC40.CREDAT + EDI_DC40.CRETIM",
+                path=doc.created_path or "the document's creation time",
                 value=" ".join(doc.created),
                 document=doc.label,
             ) from exc

@@ -1,4 +1,7 @@
-"""The registry of named transforms a mapping may use (``transform: sap_date``).
+"""The registry of named transforms a mapping may use (``transform: decimal``).
+
+Vendor transforms (``sap_date``, ``alpha``) come with their adapters (see :mod:`bridge.adapter`)
+and are found through :func:`get_transform` and :func:`all_transforms` like the built-in ones.
 
 Every transform is a plain function registered under its YAML name. Its first positional
 parameters receive the input value(s) (one for ``path:``, several for ``args:``); its
@@ -8,7 +11,7 @@ A transform receives ``None`` for an absent value and, unless it is about absenc
 the compiler turns that into a :class:`~bridge.errors.MappingError` naming mapping, field,
 path and value. No input makes a transform raise anything else: a number is exact or refused
 (:mod:`bridge.mapping.numbers`), a date is read from ASCII digits only
-(:mod:`bridge.mapping.sap_time`), and a segment where a value was expected is refused
+(:mod:`bridge.mapping.times`), and a segment where a value was expected is refused
 (:mod:`bridge.mapping.scalars`). Option values are checked when the mapping loads
 (:func:`check_options`).
 """
@@ -20,32 +23,24 @@ import re
 import string
 from collections.abc import Callable
 from decimal import Decimal
-from functools import lru_cache
 from types import UnionType
 from typing import Any, get_args, get_type_hints
 
 from bridge.canonical.types import MAX_DECIMAL_PLAIN_DIGITS
 from bridge.mapping.numbers import canonical_number, fixed_point, negated, read_number
-from bridge.mapping.sap_time import (
-    in_zone,
-    parse_iso,
-    parse_iso_date,
-    resolve_timezone,
-    sap_date_text,
-    sap_moment,
-    sap_time_text,
-)
-from bridge.mapping.sap_time import sap_date as _sap_date
-from bridge.mapping.scalars import CACHEABLE_TEXT, SCALAR_TYPES, TransformError, ascii_digits, not_a_field
+from bridge.mapping.scalars import SCALAR_TYPES, TransformError, ascii_digits, not_a_field
 from bridge.mapping.scalars import scalar_text as _text
+from bridge.mapping.times import in_zone, parse_iso, parse_iso_date, resolve_timezone
 
 __all__ = [
     "TRANSFORMS",
     "TransformError",
+    "all_transforms",
     "check_options",
     "get_transform",
     "resolve_timezone",
     "transform",
+    "truth",
 ]
 
 TransformFunc = Callable[..., Any]
@@ -66,8 +61,21 @@ def transform(name: str) -> Callable[[TransformFunc], TransformFunc]:
 
 
 def get_transform(name: str) -> TransformFunc | None:
-    """The function registered as ``name``, or None."""
-    return TRANSFORMS.get(name)
+    """The built-in or adapter transform called ``name``, or None."""
+    found = TRANSFORMS.get(name)
+    return found if found is not None else all_transforms().get(name)
+
+
+def all_transforms() -> dict[str, TransformFunc]:
+    """Every transform a mapping may name: the built-in ones and those adapters bring
+    (``sap_date`` comes with the SAP adapter).
+
+    Raises:
+        ConfigError: an adapter's transform would shadow another's or a built-in one.
+    """
+    from bridge.adapter import adapter_transforms
+
+    return {**TRANSFORMS, **adapter_transforms(reserved=tuple(TRANSFORMS))}
 
 
 def transform_options(func: TransformFunc) -> dict[str, inspect.Parameter]:
@@ -175,40 +183,6 @@ def _scalar(value: Any) -> Any:
 
 
 # --- identifiers and text ------------------------------------------------------------------
-
-
-@transform("alpha")
-def alpha(value: Any) -> str | None:
-    """SAP ALPHA output: an all-digit key loses its leading zeros; other keys are trimmed.
-
-    Only ASCII digits make a numeric key, as in SAP: a key with fullwidth or other non-ASCII
-    digits (``０００１２``) is text and is kept as it is.
-
-    YAML: ``order_id: {path: E1AFKOL.AUFNR, transform: alpha}`` (``000208277436`` -> ``208277436``)
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    if ascii_digits(text):
-        return text.lstrip("0") or "0"
-    return text
-
-
-@transform("alpha_pad")
-def alpha_pad(value: Any, *, length: int) -> str | None:
-    """SAP ALPHA input: an all-digit key is left-padded with zeros to ``length``.
-
-    Only ASCII digits make a numeric key (as in SAP): other keys, including ones with
-    fullwidth digits, are kept as they are.
-
-    YAML: ``ORDERID: {path: payload.order_id, transform: {name: alpha_pad, length: 12}}``
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    if len(text) > length:
-        raise TransformError(f"{text!r} is longer than {length} characters")
-    return text.zfill(length) if ascii_digits(text) else text
 
 
 @transform("strip")
@@ -356,9 +330,12 @@ _TRUE = {"x", "true", "1", "yes", "y"}
 _FALSE = {"", "false", "0", "no", "n"}
 
 
-@transform("sap_flag")
-def sap_flag(value: Any) -> bool:
-    """SAP checkbox: ``X`` is true, blank or absent is false. YAML: ``{path: XCHPF, transform: sap_flag}``"""
+def truth(value: Any) -> bool:
+    """true/false, 1/0, yes/no, X/blank (any case) as a boolean; absent is false.
+
+    Raises:
+        TransformError: any other value.
+    """
     if value is None:
         return False
     if isinstance(value, bool):
@@ -376,57 +353,10 @@ def boolean(value: Any) -> bool | None:
     """true/false, 1/0, yes/no, X/blank to a boolean; absent stays absent. YAML: ``transform: boolean``"""
     if value is None:
         return None
-    return sap_flag(value)
+    return truth(value)
 
 
-@transform("flag_sap")
-def flag_sap(value: Any, *, true_value: str = "X", false_value: str | None = None) -> str | None:
-    """A boolean as an SAP checkbox: true -> ``X`` (or ``true_value``), false -> absent
-    (or ``false_value``).
-
-    YAML: ``FIN_CONF: {path: payload.final, transform: {name: flag_sap, true_value: "1"}}``
-    """
-    if value is None:
-        return false_value
-    return true_value if sap_flag(value) else false_value
-
-
-# --- dates and times (see bridge.mapping.sap_time) -----------------------------------------
-
-
-@transform("sap_date")
-def sap_date(value: Any) -> str | None:
-    """``YYYYMMDD`` to ISO ``YYYY-MM-DD``; ``00000000`` is absent.
-
-    YAML: ``required_on: {path: BDTER, transform: sap_date}``
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    return _sap_date_iso(text) if len(text) <= CACHEABLE_TEXT else _sap_date_iso.__wrapped__(text)
-
-
-@lru_cache(maxsize=4096)  # dates repeat across documents (today, the order's due date)
-def _sap_date_iso(text: str) -> str | None:
-    parsed = _sap_date(text)
-    return parsed.isoformat() if parsed else None
-
-
-@transform("sap_datetime")
-def sap_datetime(date_value: Any, time_value: Any = None, *, tz: str = "UTC") -> str | None:
-    """SAP date + time read in the source's zone to ISO 8601 with offset.
-
-    ``00000000`` makes the result absent; ``240000`` is the end of that day (next day 00:00);
-    a missing time is 00:00. ``tz`` defaults to the mapping's ``source.timezone``.
-    ``99991231`` with ``240000`` is refused with a clear error: that moment (10000-01-01
-    00:00) has no ISO 8601 timestamp, and any other rendering would change the value.
-
-    YAML: ``planned_start: {transform: sap_datetime, args: [E1AFKOL.GSTRS, E1AFKOL.GSUZS]}``
-    """
-    text = _text(date_value)
-    if text is None:
-        return None
-    return sap_moment(text, _text(time_value), tz)
+# --- dates and times (see bridge.mapping.times; vendor formats come with their adapters) -----
 
 
 @transform("iso_datetime")
@@ -460,20 +390,6 @@ def iso_date(value: Any) -> str | None:
     return parse_iso(text).date().isoformat()
 
 
-@transform("to_sap_date")
-def to_sap_date(value: Any, *, tz: str = "UTC") -> str | None:
-    """An ISO date or date-time (converted to ``tz``) as SAP ``YYYYMMDD``.
-
-    YAML: ``POSTG_DATE: {path: payload.posting_date, transform: to_sap_date}``
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    if len(text) == 10:
-        return sap_date_text(parse_iso_date(text))
-    return sap_date_text(in_zone(text, tz).date())
-
-
 @transform("to_iso_date")
 def to_iso_date(value: Any, *, tz: str = "UTC") -> str | None:
     """An ISO date-time converted to ``tz``, as ``YYYY-MM-DD`` (SAP SOAP date fields).
@@ -486,17 +402,3 @@ def to_iso_date(value: Any, *, tz: str = "UTC") -> str | None:
     if len(text) == 10:
         return parse_iso_date(text).isoformat()
     return in_zone(text, tz).date().isoformat()
-
-
-@transform("to_sap_time")
-def to_sap_time(value: Any, *, tz: str = "UTC", separator: str = "") -> str | None:
-    """An ISO date-time converted to ``tz``, as SAP ``HHMMSS`` (``HH:MM:SS`` with separator ":").
-
-    SAP times hold whole seconds: a fraction of a second is not written.
-
-    YAML: ``EXEC_FIN_TIME: {path: payload.finished_at, transform: {name: to_sap_time, separator: ":"}}``
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    return sap_time_text(in_zone(text, tz), separator)

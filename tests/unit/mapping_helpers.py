@@ -21,7 +21,12 @@ def compile_yaml(tmp_path: Path, text: str, lookups: dict[str, LookupTable] | No
 
 def document(tree: dict[str, Any], **facts: Any) -> SourceDocument:
     """A source document around a plain tree."""
-    defaults: dict[str, Any] = {"document_id": "0000000000000042", "instance": "ERPCLNT100"}
+    defaults: dict[str, Any] = {
+        "document_id": "0000000000000042",
+        "instance": "ERPCLNT100",
+        "created_read_by": "sap_datetime",  # as the SAP codec says
+        "id_label": "DOCNUM",
+    }
     defaults.update(facts)
     return SourceDocument(system="sap", document_type="TEST01", tree=tree, **defaults)
 

@@ -15,7 +15,7 @@ from bridge.errors import BridgeError
 from bridge.mapping.conditions import compile_condition
 from bridge.mapping.loader import load_mapping
 from bridge.mapping.paths import Scope
-from bridge.mapping.transforms import TRANSFORMS, TransformError
+from bridge.mapping.transforms import TransformError, all_transforms
 
 from ..conftest import DATA
 from .mapping_helpers import document
@@ -43,7 +43,7 @@ def test_every_corpus_file_is_run_and_described_in_the_readme():
 
 def _run_row(row: dict[str, Any]) -> Any:
     if "transform" in row:
-        return TRANSFORMS[row["transform"]](*row["args"], **row.get("options", {}))
+        return all_transforms()[row["transform"]](*row["args"], **row.get("options", {}))
     if "condition" in row:
         predicate = compile_condition({"path": "F", **row["condition"]}, "corpus")
         return predicate({"F": row["args"][0]}, Scope({}, {}))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.sap import transforms as sap_t
 from bridge.mapping import transforms as t
 from bridge.mapping.transforms import TransformError
 
@@ -29,7 +30,7 @@ ZONES = ["UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York", "Pacific/K
 )
 def test_sap_datetime_refuses_what_it_cannot_represent_exactly(day, clock, tz, message):
     with pytest.raises(TransformError, match=message):
-        t.sap_datetime(day, clock, tz=tz)
+        sap_t.sap_datetime(day, clock, tz=tz)
 
 
 @pytest.mark.parametrize(
@@ -42,19 +43,19 @@ def test_sap_datetime_refuses_what_it_cannot_represent_exactly(day, clock, tz, m
     ],
 )
 def test_sap_datetime_reads_the_extremes_exactly(day, clock, tz, expected):
-    assert t.sap_datetime(day, clock, tz=tz) == expected
+    assert sap_t.sap_datetime(day, clock, tz=tz) == expected
 
 
 @pytest.mark.parametrize(
     ("func", "value", "tz", "message"),
     [
-        pytest.param(t.to_sap_date, "0001-01-01T00:00:00+14:00", "UTC", "outside the years 1 to 9999", id="to UTC"),
+        pytest.param(sap_t.to_sap_date, "0001-01-01T00:00:00+14:00", "UTC", "outside the years 1 to 9999", id="to UTC"),
         pytest.param(t.to_iso_date, "0001-01-01T00:00:00+14:00", "UTC", "outside the years", id="iso date"),
-        pytest.param(t.to_sap_time, "0001-01-01T00:00:00+14:00", "UTC", "outside the years", id="sap time"),
-        pytest.param(t.to_sap_date, "9999-12-31T23:00:00-05:00", "Asia/Shanghai", "outside the years", id="year 10000"),
-        pytest.param(t.to_sap_date, "2023-12-11T08:00:00.1234567Z", "UTC", "7 fraction digits", id="nanoseconds"),
-        pytest.param(t.to_sap_date, "2023-12-11T24:00:00Z", "UTC", "not an ISO 8601", id="hour 24"),
-        pytest.param(t.to_sap_date, "２０２３-１２-１１T08:00:00Z", "UTC", "not an ISO 8601", id="fullwidth"),
+        pytest.param(sap_t.to_sap_time, "0001-01-01T00:00:00+14:00", "UTC", "outside the years", id="sap time"),
+        pytest.param(sap_t.to_sap_date, "9999-12-31T23:00:00-05:00", "Asia/Shanghai", "outside the years", id="year 10000"),
+        pytest.param(sap_t.to_sap_date, "2023-12-11T08:00:00.1234567Z", "UTC", "7 fraction digits", id="nanoseconds"),
+        pytest.param(sap_t.to_sap_date, "2023-12-11T24:00:00Z", "UTC", "not an ISO 8601", id="hour 24"),
+        pytest.param(sap_t.to_sap_date, "２０２３-１２-１１T08:00:00Z", "UTC", "not an ISO 8601", id="fullwidth"),
     ],
 )
 def test_zone_conversions_of_extreme_moments_are_typed_errors(func, value, tz, message):
@@ -65,13 +66,13 @@ def test_zone_conversions_of_extreme_moments_are_typed_errors(func, value, tz, m
 @pytest.mark.parametrize(
     ("func", "value", "tz", "expected"),
     [
-        pytest.param(t.to_sap_date, "0001-01-01T12:00:00Z", "UTC", "00010101", id="year 1 has four digits"),
-        pytest.param(t.to_sap_date, "0001-01-01", "UTC", "00010101", id="a year-1 date"),
-        pytest.param(t.to_sap_date, "0999-06-01T00:00:00Z", "UTC", "09990601", id="year 999"),
-        pytest.param(t.to_sap_date, "9999-12-31T20:00:00Z", "Pacific/Kiritimati", None, id="into year 10000"),
-        pytest.param(t.to_sap_date, "9999-12-31T08:00:00Z", "Asia/Shanghai", "99991231", id="last day"),
+        pytest.param(sap_t.to_sap_date, "0001-01-01T12:00:00Z", "UTC", "00010101", id="year 1 has four digits"),
+        pytest.param(sap_t.to_sap_date, "0001-01-01", "UTC", "00010101", id="a year-1 date"),
+        pytest.param(sap_t.to_sap_date, "0999-06-01T00:00:00Z", "UTC", "09990601", id="year 999"),
+        pytest.param(sap_t.to_sap_date, "9999-12-31T20:00:00Z", "Pacific/Kiritimati", None, id="into year 10000"),
+        pytest.param(sap_t.to_sap_date, "9999-12-31T08:00:00Z", "Asia/Shanghai", "99991231", id="last day"),
         pytest.param(t.to_iso_date, "0001-01-01T23:00:00-05:00", "UTC", "0001-01-02", id="year 1 to UTC"),
-        pytest.param(t.to_sap_time, "0001-01-01T12:34:56Z", "UTC", "123456", id="year-1 time"),
+        pytest.param(sap_t.to_sap_time, "0001-01-01T12:34:56Z", "UTC", "123456", id="year-1 time"),
     ],
 )
 def test_zone_conversions_of_extreme_moments_are_exact(func, value, tz, expected):
@@ -83,7 +84,7 @@ def test_zone_conversions_of_extreme_moments_are_exact(func, value, tz, expected
 
 
 def test_a_separator_is_text_not_a_strftime_directive():
-    assert t.to_sap_time("2023-12-11T20:00:00Z", tz="Asia/Shanghai", separator="%") == "04%00%00"
+    assert sap_t.to_sap_time("2023-12-11T20:00:00Z", tz="Asia/Shanghai", separator="%") == "04%00%00"
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ DIGITS = "0123456789０１２３４５６７８９¹²³٠١٢"
 def test_property_sap_datetime_reads_ascii_digits_only(day, clock, tz):
     """Whatever the digits, the result is the exact moment of the ASCII reading or an error."""
     try:
-        out = t.sap_datetime(day, clock, tz=tz)
+        out = sap_t.sap_datetime(day, clock, tz=tz)
     except TransformError:
         return
     if out is None:  # SAP's empty date: no moment, whatever the time says
@@ -159,19 +160,19 @@ def test_property_zone_conversions_are_exact_or_typed_errors(moment, offset_minu
     except OverflowError:  # the instant has no date in that zone within the years 1 to 9999
         local = None
     if local is None:
-        for func in (t.to_sap_date, t.to_iso_date, t.to_sap_time):
+        for func in (sap_t.to_sap_date, t.to_iso_date, sap_t.to_sap_time):
             with pytest.raises(TransformError, match="outside the years 1 to 9999"):
                 func(text, tz=tz)
         return
-    day = t.to_sap_date(text, tz=tz)
+    day = sap_t.to_sap_date(text, tz=tz)
     assert day == f"{local.year:04d}{local.month:02d}{local.day:02d}"
     assert len(day) == 8
     assert day.isascii()
     assert t.to_iso_date(text, tz=tz) == local.date().isoformat()
-    assert t.to_sap_time(text, tz=tz) == f"{local.hour:02d}{local.minute:02d}{local.second:02d}"
+    assert sap_t.to_sap_time(text, tz=tz) == f"{local.hour:02d}{local.minute:02d}{local.second:02d}"
 
 
 def test_the_moments_an_offset_can_push_past_year_9999_are_refused():
-    assert t.to_sap_date(datetime(9999, 12, 31, 23, 0, tzinfo=UTC).isoformat(), tz="UTC") == "99991231"
+    assert sap_t.to_sap_date(datetime(9999, 12, 31, 23, 0, tzinfo=UTC).isoformat(), tz="UTC") == "99991231"
     with pytest.raises(TransformError, match="outside the years"):
-        t.to_sap_date(datetime(9999, 12, 31, 23, 0, tzinfo=UTC).isoformat(), tz="Asia/Shanghai")
+        sap_t.to_sap_date(datetime(9999, 12, 31, 23, 0, tzinfo=UTC).isoformat(), tz="Asia/Shanghai")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.mapping import transforms as t
+from adapters.sap import transforms as sap_t
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,7 @@ from bridge.mapping import transforms as t
     ],
 )
 def test_alpha_treats_only_ascii_digit_keys_as_numbers(raw, expected):
-    assert t.alpha(raw) == expected
+    assert sap_t.alpha(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_alpha_treats_only_ascii_digit_keys_as_numbers(raw, expected):
     ],
 )
 def test_alpha_pad_zero_fills_ascii_digit_keys_only(raw, expected):
-    assert t.alpha_pad(raw, length=5) == expected
+    assert sap_t.alpha_pad(raw, length=5) == expected
 
 
 KEY_CHARS = "0123456789０１２٠١²³AZ_ -"
@@ -43,12 +43,12 @@ KEY_CHARS = "0123456789０１２٠١²³AZ_ -"
 def test_property_alpha_and_alpha_pad_follow_sap_alpha(key):
     text = key.strip()
     if not text:
-        assert t.alpha(key) is None
+        assert sap_t.alpha(key) is None
         return
     numeric = text.isascii() and text.isdigit()
-    assert t.alpha(key) == (str(int(text)) if numeric else text)
+    assert sap_t.alpha(key) == (str(int(text)) if numeric else text)
     if len(text) <= 14:
-        padded = t.alpha_pad(key, length=14)
+        padded = sap_t.alpha_pad(key, length=14)
         assert padded == (text.rjust(14, "0") if numeric else text)
         if numeric:
-            assert t.alpha(padded) == t.alpha(key)
+            assert sap_t.alpha(padded) == sap_t.alpha(key)

@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from adapters.sap.model import Segment
 from bridge.errors import MappingDefinitionError
 from bridge.mapping.scalars import SCALAR_TYPES
-from bridge.mapping.transforms import TRANSFORMS, TransformError, check_options, transform_arity
+from bridge.mapping.transforms import TransformError, all_transforms, check_options, transform_arity
 
 from .mapping_helpers import HEADER, compile_yaml
+
+TRANSFORMS = all_transforms()
 
 ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"]
 

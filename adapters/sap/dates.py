@@ -1,44 +1,25 @@
-"""SAP dates and times and ISO 8601 date-times, read and written without a silent change.
+"""SAP dates and times, read and written without a silent change.
 
 SAP writes dates as ``YYYYMMDD`` (``00000000``: no date) and times as ``HHMMSS``, where
 ``240000`` is the end of the day. Only ASCII digits are read: ``str.isdigit()`` also passes
-superscripts (``²``) and ``int()`` reads fullwidth digits (``２``). Every failure, including a
-moment that leaves the years 1 to 9999 when converted to another zone, is a
+superscripts (``²``) and ``int()`` reads fullwidth digits (``２``). Every failure is a
 :class:`~bridge.mapping.scalars.TransformError` naming the value.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bridge.mapping.scalars import CACHEABLE_TEXT, TransformError, ascii_digits, first_non_ascii_digit
+from bridge.mapping.times import resolve_timezone
 
-__all__ = [
-    "in_zone",
-    "parse_iso",
-    "parse_iso_date",
-    "resolve_timezone",
-    "sap_date",
-    "sap_date_text",
-    "sap_moment",
-    "sap_time_text",
-]
+__all__ = ["sap_date", "sap_date_text", "sap_moment", "sap_time_text"]
 
 _SAP_EMPTY_DATES = {"00000000", ""}
 
 # Dates and times repeat across documents (today's date, midnight): cache text -> value.
 _CACHE_SIZE = 4096
-
-
-def resolve_timezone(name: str) -> tzinfo:
-    """A ``ZoneInfo`` for an IANA name (``Asia/Shanghai``) or ``UTC``; TransformError if unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
-        # OSError: a folder of the zone database ("Asia") or an over-long name
-        raise TransformError(f"unknown time zone {name!r}") from exc
 
 
 def _digits_hint(text: str) -> str:
@@ -102,54 +83,6 @@ def _sap_moment(date_text: str, time_text: str | None, tz: str) -> str | None:
             )
         day += timedelta(days=extra_days)
     return datetime.combine(day, clock, resolve_timezone(tz)).isoformat()
-
-
-def parse_iso(text: str) -> datetime:
-    """An ISO 8601 date-time (``T`` or blank between, offset or ``Z`` optional).
-
-    More than six fraction digits are refused unless the extra ones are zeros: Python
-    would cut them off without a word.
-    """
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not an ISO 8601 date-time") from exc
-    if "." in text or "," in text:
-        _check_fraction(text)
-    return moment
-
-
-def _check_fraction(text: str) -> None:
-    for separator in ".,":
-        _, found, rest = text.partition(separator)
-        if not found:
-            continue
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        if rest[6:digits].strip("0"):
-            raise TransformError(
-                f"{text!r} has {digits} fraction digits; a time carries 6 (microseconds), "
-                "so it would be cut"
-            )
-
-
-def parse_iso_date(text: str) -> date:
-    """``YYYY-MM-DD`` (or another ISO 8601 date form Python reads) as a date."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise TransformError(f"{text!r} is not an ISO 8601 date") from exc
-
-
-def in_zone(text: str, tz: str) -> datetime:
-    """An ISO date-time in zone ``tz``: converted when it has an offset, else read in ``tz``."""
-    moment = parse_iso(text)
-    zone = resolve_timezone(tz)
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone)
-    try:
-        return moment.astimezone(zone)
-    except OverflowError:
-        raise TransformError(f"{text!r} in {tz} falls outside the years 1 to 9999") from None
 
 
 def sap_date_text(day: date) -> str:
