@@ -7,7 +7,6 @@ with a message by its class alone::
     ├── TransientError               retry: network, timeouts, 5xx, broker loss, expired sessions
     ├── PermanentError               dead-letter now: retrying cannot help
     │   ├── DecodeError              bytes are not a readable document (malformed XML, bad IDoc)
-    │   │   └── DefinitionError      no segment definition for an IDoc type or segment
     │   ├── MappingError             a mapping could not turn a source value into a target value
     │   ├── ValidationError          the mapped object breaks the canonical contract
     │   └── BusinessRejection        the target system refused the payload on business grounds
@@ -20,12 +19,13 @@ names what was wrong and where (file, DOCNUM, segment, mapping, field, path, val
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 __all__ = [
     "BridgeError",
     "BusinessRejection",
     "ConfigError",
     "DecodeError",
-    "DefinitionError",
     "MappingDefinitionError",
     "MappingError",
     "PermanentError",
@@ -68,11 +68,18 @@ class PermanentError(BridgeError):
 class DecodeError(PermanentError):
     """The payload cannot be read as a document of the expected format.
 
+    Adapters raise subclasses that name the document's id and parts in their system's words
+    (an IDoc's ``DOCNUM`` and ``segment``) through :attr:`id_label` and :attr:`part_label`.
+
     Attributes:
         source: the file name or message id the bytes came from, when known.
-        document_id: the document's own id (an IDoc's DOCNUM), when known.
-        segment: the segment (type or definition, with its number) being read, when known.
+        document_id: the document's own id, when known.
+        part: the part of the document being read (a segment, a record), when known.
     """
+
+    #: how messages name the document's id and the part being read
+    id_label: ClassVar[str] = "document"
+    part_label: ClassVar[str] = "at"
 
     def __init__(
         self,
@@ -80,12 +87,12 @@ class DecodeError(PermanentError):
         *,
         source: str | None = None,
         document_id: str | None = None,
-        segment: str | None = None,
+        part: str | None = None,
     ) -> None:
         self.reason = message
         self.source = source
         self.document_id = document_id
-        self.segment = segment
+        self.part = part
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -93,26 +100,22 @@ class DecodeError(PermanentError):
         if self.source:
             where.append(self.source)
         if self.document_id:
-            where.append(f"DOCNUM {self.document_id}")
-        if self.segment:
-            where.append(f"segment {self.segment}")
+            where.append(f"{self.id_label} {self.document_id}")
+        if self.part:
+            where.append(f"{self.part_label} {self.part}")
         return f"{': '.join(where)}: {self.reason}" if where else self.reason
 
     def located(self, *, source: str | None = None, document_id: str | None = None) -> DecodeError:
-        """Return a copy that also names the source file or document id."""
+        """Return a copy (of the same class) that also names the source file or document id."""
         clone = type(self).__new__(type(self))
         DecodeError.__init__(
             clone,
             self.reason,
             source=source or self.source,
             document_id=document_id or self.document_id,
-            segment=self.segment,
+            part=self.part,
         )
         return clone
-
-
-class DefinitionError(DecodeError):
-    """No segment definition is known for an IDoc type or one of its segments."""
 
 
 class MappingError(PermanentError):

@@ -11,6 +11,7 @@ from typing import Any
 
 from adapters.sap.definitions import DefinitionRegistry
 from adapters.sap.encodings import flat_encoding
+from adapters.sap.errors import IDocError
 from adapters.sap.flat_reader import read_idocs_flat
 from adapters.sap.model import IDoc
 from adapters.sap.xml_codec import check_size, read_idocs_xml
@@ -137,7 +138,7 @@ class SapCodec:
             if origin and not exc.source:
                 raise exc.located(source=origin) from exc.__cause__
             raise
-        raise DecodeError(
+        raise IDocError(
             "neither IDoc-XML nor a flat IDoc (expected '<' or an EDI_DC40 control record)",
             source=origin,
         )

@@ -56,7 +56,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.errors import ConfigError, DecodeError, DefinitionError
+from adapters.sap.errors import DefinitionError
+from bridge.errors import ConfigError, DecodeError
 from bridge.limits import read_document
 
 __all__ = [

@@ -24,6 +24,7 @@ records (which fill little more than MESTYP, SNDPRN and IDOCTYP) read.
 from __future__ import annotations
 
 from adapters.sap.encodings import FlatEncoding
+from adapters.sap.errors import IDocError
 from adapters.sap.flat_layout import CONTROL_LAYOUT, CONTROL_LENGTH
 from adapters.sap.flat_records import ByteLayout, FieldBytesError, bad_bytes_reason
 from bridge.errors import DecodeError
@@ -62,7 +63,7 @@ def read_control(
             control = _BYTE_LAYOUT.cut(line[:CONTROL_LENGTH], encoding.codec)
         except FieldBytesError as exc:
             field = _BYTE_LAYOUT.field_at(exc.position) or "?"
-            raise DecodeError(
+            raise IDocError(
                 f"line {line_no}, byte {exc.position + 1}, control field {field}: "
                 f"{bad_bytes_reason(line, exc.position, encoding)}",
                 source=source,
@@ -75,7 +76,7 @@ def read_control(
     docnum = control.get("DOCNUM")
 
     def refuse(reason: str) -> DecodeError:
-        return DecodeError(
+        return IDocError(
             f"line {line_no}: {reason}", source=source, document_id=docnum, segment="EDI_DC40"
         )
 

@@ -46,6 +46,7 @@ from adapters.sap.definitions import (
     segment_type_from_definition,
 )
 from adapters.sap.encodings import FlatEncoding, flat_encoding
+from adapters.sap.errors import IDocError
 from adapters.sap.flat_control import read_control
 from adapters.sap.flat_hierarchy import SegmentHierarchy
 from adapters.sap.flat_layout import (
@@ -175,7 +176,7 @@ class _IDocBuilder:
         return FlatIDoc(self.idoc, tuple(warnings))
 
     def fail(self, reason: str, segment: str | None = None) -> DecodeError:
-        return DecodeError(reason, source=self.source, document_id=self.docnum, segment=segment)
+        return IDocError(reason, source=self.source, document_id=self.docnum, segment=segment)
 
     def add(self, line: str | bytes, line_no: int, offset: int) -> None:
         """One data line: ``str`` when decoded whole, ``bytes`` for a multi-byte code page line
@@ -313,14 +314,14 @@ def _as_bytes(data: bytes | str, encoding: FlatEncoding, source: str | None) -> 
         try:
             return data.removeprefix("\ufeff").encode(encoding.codec), 0
         except UnicodeEncodeError as exc:
-            raise DecodeError(
+            raise IDocError(
                 f"character {exc.object[exc.start]!r} at position {exc.start} cannot be written "
                 f"in {encoding.label}",
                 source=source,
             ) from None
     if data.startswith(_UTF8_BOM):
         if encoding.kind != "utf-8":
-            raise DecodeError(
+            raise IDocError(
                 f"the file starts with a UTF-8 byte order mark, but its encoding is declared as "
                 f"{encoding.label}",
                 source=source,
@@ -339,7 +340,7 @@ def _decoded(
         return raw.decode(encoding.codec)
     except UnicodeDecodeError as exc:
         segnam = raw[:30].decode("ascii", "replace").rstrip() if not raw.startswith(_CONTROL) else "EDI_DC40"
-        raise DecodeError(
+        raise IDocError(
             f"line {line_no}, byte {exc.start + 1} (file offset {offset + exc.start}): "
             f"{bad_bytes_reason(raw, exc.start, encoding)}",
             source=source,
@@ -391,22 +392,22 @@ def read_idocs_flat(
             elif raw.startswith(_STATUS):
                 continue
             elif raw[:10].rstrip() in _V2:
-                raise DecodeError(
+                raise IDocError(
                     f"line {line_no}: {raw[:10].rstrip().decode()} is IDoc record type version 2 "
                     "(SAP R/3 3.x); only record type version 3 (EDI_DC40/EDI_DD40) is supported",
                     source=source,
                 )
             elif builder is None:
-                raise DecodeError(
+                raise IDocError(
                     f"line {line_no}: data record before any EDI_DC40 control record (not a flat IDoc file?)",
                     source=source,
                 )
             else:
                 builder.add(_decoded(raw, line_no, offset, declared, source, builder.docnum), line_no, offset)
     except LineEndError as exc:
-        raise DecodeError(str(exc), source=source, document_id=builder.docnum if builder else None) from None
+        raise IDocError(str(exc), source=source, document_id=builder.docnum if builder else None) from None
     if builder is None:
-        raise DecodeError("no EDI_DC40 control record found: not a flat IDoc file", source=source)
+        raise IDocError("no EDI_DC40 control record found: not a flat IDoc file", source=source)
     done.append(builder.result())
     return done
 

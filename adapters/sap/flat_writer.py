@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from adapters.sap.definitions import DefinitionRegistry, IDocTypeDefinition, SegmentDefinition
 from adapters.sap.encodings import FlatEncoding, flat_encoding
+from adapters.sap.errors import DefinitionError, IDocError
 from adapters.sap.flat_layout import (
     CONTROL_LAYOUT,
     CONTROL_LENGTH,
@@ -26,7 +27,6 @@ from adapters.sap.flat_layout import (
     SDATA_REST,
 )
 from adapters.sap.model import IDoc, Segment
-from bridge.errors import DecodeError, DefinitionError
 
 __all__ = ["write_idoc_flat"]
 
@@ -48,7 +48,7 @@ class _Columns:
             try:
                 encoded = value.encode(self.encoding.codec)
             except UnicodeEncodeError as exc:
-                raise DecodeError(
+                raise IDocError(
                     f"{what} value {value!r}: character {exc.object[exc.start]!r} cannot be "
                     f"written in {self.encoding.label}",
                     document_id=docnum,
@@ -58,13 +58,13 @@ class _Columns:
                 placed = encoded
         if len(placed) > length:
             unit = f"bytes in {self.encoding.label}" if self.bytewise else "characters"
-            raise DecodeError(
+            raise IDocError(
                 f"{what} value {value!r} is {len(placed)} {unit}, longer than its {length}",
                 document_id=docnum,
                 segment=segment,
             )
         if "\n" in value or "\r" in value:
-            raise DecodeError(
+            raise IDocError(
                 f"{what} value {value!r} contains a line break", document_id=docnum, segment=segment
             )
         return placed
@@ -158,7 +158,7 @@ class _IDocWriter:
         segnam = segment.definition or (definition.definition if definition else segment.segment_type)
         self.columns.fit(segnam, 30, "SEGNAM", segment=label, docnum=self.docnum)
         if self.columns.bytewise and not (segnam + header).isascii():
-            raise DecodeError(
+            raise IDocError(
                 f"SEGNAM/MANDT/DOCNUM {segnam!r}/{header!r}: the data record header must be ASCII "
                 f"in {self.columns.encoding.label}",
                 document_id=self.docnum,
@@ -168,7 +168,7 @@ class _IDocWriter:
         if definition is not None and definition.level is not None:
             level = definition.level
         if level > 99 or segnum > 999999:
-            raise DecodeError(
+            raise IDocError(
                 f"SEGNUM {segnum} / HLEVEL {level} do not fit the record",
                 document_id=self.docnum,
                 segment=label,
@@ -213,7 +213,7 @@ class _IDocWriter:
             fdef = definition.field(name)
             if fdef is None:
                 if self.strict:
-                    raise DecodeError(
+                    raise IDocError(
                         f"field {name} is not in segment definition {definition.definition}",
                         document_id=self.docnum,
                         segment=label,

@@ -14,8 +14,9 @@ from typing import Any
 
 from lxml import etree
 
+from adapters.sap.errors import IDocError
 from adapters.sap.xml_codec import parse_xml_hardened
-from bridge.errors import BusinessRejection, DecodeError
+from bridge.errors import BusinessRejection
 
 __all__ = ["RFC_NAMESPACE", "ReturnMessage", "check_rfc_response", "parse_rfc_response", "render_rfc_xml"]
 
@@ -77,7 +78,7 @@ def parse_rfc_response(data: bytes) -> tuple[str, list[ReturnMessage]]:
     if etree.QName(root).localname == "Envelope":
         found = root.find("{*}Body")
         if found is None or not len(found):
-            raise DecodeError("SOAP envelope without a body")
+            raise IDocError("SOAP envelope without a body")
         body = found[0]
     messages = []
     for element in body.iter():

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from adapters.sap.errors import IDocError
 from adapters.sap.model import IDoc, Segment
 from adapters.sap.xml_encoding import as_utf8
 from adapters.sap.xml_writer import (
@@ -83,7 +84,7 @@ def _has_dtd(data: bytes) -> bool:
 
 def _reject_dtd(data: bytes, source: str | None) -> None:
     if _has_dtd(data):
-        raise DecodeError(
+        raise IDocError(
             "document contains a DOCTYPE/DTD or entity declaration; refused "
             "(IDoc-XML never needs one, and it is an XML entity attack vector)",
             source=source,
@@ -137,7 +138,7 @@ def _syntax_error(exc: etree.XMLSyntaxError, source: str | None, shift: tuple[in
         column += shift[2]
     message = " ".join((message or "syntax error").split())
     message = message.split(", line ", 1)[0]  # libxml2 appends its own position on a second line
-    return DecodeError(f"not well-formed XML at line {line}, column {column}: {message}", source=source)
+    return IDocError(f"not well-formed XML at line {line}, column {column}: {message}", source=source)
 
 
 def _prepared(data: bytes, source: str | None, max_bytes: int | None) -> bytes:
@@ -156,10 +157,10 @@ def _parse_bytes(
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc, source, shift) from exc
     except ValueError as exc:  # e.g. a document lxml refuses to read at all
-        raise DecodeError(f"cannot parse XML: {exc}", source=source) from exc
+        raise IDocError(f"cannot parse XML: {exc}", source=source) from exc
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise DecodeError("document has a DOCTYPE; refused", source=source)
+        raise IDocError("document has a DOCTYPE; refused", source=source)
     return root
 
 
@@ -214,7 +215,7 @@ def _mixed_content(element: etree._Element, name: str, source: str | None) -> De
     beside = f" beside <{_name(child.tag)}>" if child is not None else ""
     shown = text.strip()
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
-    return DecodeError(
+    return IDocError(
         f"element <{name}> at line {element.sourceline} mixes text ({shown!r}) with elements{beside}: "
         "an IDoc field holds only text and a segment only fields and segments; refused",
         source=source,
@@ -232,7 +233,7 @@ def _control_fields(element: etree._Element, source: str | None) -> dict[str, st
         if len(child) or _has_text(child.tail):
             bad, bad_name = (child, name) if len(child) else (element, CONTROL_SEGMENT)
             if len(child) and not _has_text(child.text) and not any(_has_text(c.tail) for c in child):
-                raise DecodeError(
+                raise IDocError(
                     f"control record field <{name}> at line {child.sourceline} holds elements: "
                     "an EDI_DC40 field holds only text; refused",
                     source=source,
@@ -487,9 +488,9 @@ def _check_root(root: etree._Element, source: str | None) -> None:
         body = next((c for c in root if _name(c.tag) == _BODY), None)
         payload = None if body is None else next((c for c in body if _name(c.tag)), None)
         if payload is None:
-            raise DecodeError("SOAP Envelope without an element in its Body", source=source)
+            raise IDocError("SOAP Envelope without an element in its Body", source=source)
         name = _name(payload.tag)
-    raise DecodeError(
+    raise IDocError(
         f"root element <{name}> holds no <IDOC> element: not an IDoc-XML document",
         source=source,
     )
@@ -561,7 +562,7 @@ def read_idocs_xml(
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc, source, shift) from exc
     except ValueError as exc:  # e.g. a document lxml refuses to read at all
-        raise DecodeError(f"cannot parse XML: {exc}", source=source) from exc
+        raise IDocError(f"cannot parse XML: {exc}", source=source) from exc
     if not reader.done:
         _check_root(root, source)
     return reader.done

@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from bridge.errors import DecodeError
+from adapters.sap.errors import IDocError
 
 __all__ = ["as_utf8", "text_head", "wide_encoding"]
 
@@ -73,7 +73,7 @@ def as_utf8(data: bytes, *, source: str | None = None) -> bytes:
     try:
         text = data[bom:].decode(codec)
     except UnicodeDecodeError as exc:
-        raise DecodeError(
+        raise IDocError(
             f"XML document in {label} has bytes that are not valid {label} at byte offset "
             f"{bom + exc.start}: {exc.reason}",
             source=source,

@@ -19,6 +19,7 @@ import tenacity
 from bridge.broker.messages import Delivery, Headers, OutMessage
 from bridge.broker.names import Names
 from bridge.errors import BridgeError, MappingError, TransientError
+from bridge.observability.metrics import error_class_label
 from bridge.redaction import redact
 
 __all__ = ["RetryPolicy"]
@@ -102,7 +103,8 @@ class RetryPolicy:
         headers.setdefault(Headers.FIRST_FAILURE, now)
         headers[Headers.LAST_FAILURE] = now
         headers[Headers.STAGE] = stage
-        headers[Headers.ERROR_CLASS] = type(error).__name__
+        # the bridge's own class (DecodeError, not an adapter's IDocError): what operators filter by
+        headers[Headers.ERROR_CLASS] = error_class_label(error)
         headers[Headers.ERROR_MESSAGE] = redact(reason or str(error))[:MAX_ERROR_TEXT]
         if isinstance(error, MappingError):
             if error.mapping:

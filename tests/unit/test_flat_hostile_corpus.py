@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from adapters.sap.definitions import DefinitionRegistry
+from adapters.sap.errors import DefinitionError, IDocError
 from adapters.sap.flat_codec import FlatIDoc, parse_idoc_flat, read_idocs_flat
-from bridge.errors import BridgeError, DecodeError, DefinitionError
+from bridge.errors import BridgeError
 
 DATA = Path(__file__).parents[1] / "data"
 CORPUS = DATA / "hostile" / "flat"
@@ -63,28 +64,28 @@ class Case:
 
 CASES: dict[str, list[Case]] = {
     "gbk_chinese_texts.txt": [
-        Case(error=DecodeError, says=("line 3, byte 78 (file offset 1666)", "c5 e4 c0 ba", "--encoding")),
+        Case(error=IDocError, says=("line 3, byte 78 (file offset 1666)", "c5 e4 c0 ba", "--encoding")),
         Case({"encoding": "gbk"}, check=chinese_texts),
         Case({"encoding": "8400"}, check=chinese_texts),
         Case({"encoding": 8400}, check=chinese_texts),
     ],
     "stray_byte_utf8.txt": [
-        Case(error=DecodeError, says=("line 7, byte 76 (file offset 5928)", "bytes b0", "E2ZCMT000")),
+        Case(error=IDocError, says=("line 7, byte 76 (file offset 5928)", "bytes b0", "E2ZCMT000")),
     ],
     "cr_only_line_ends.txt": [Case(check=same_tree_as_the_reference)],
-    "mixed_line_ends.txt": [Case(error=DecodeError, says=("line 4: a line feed (LF)", "end in CR"))],
+    "mixed_line_ends.txt": [Case(error=IDocError, says=("line 4: a line feed (LF)", "end in CR"))],
     "control_cut_at_50.txt": [
-        Case(error=DecodeError, says=("line 1: control record ends at column 48, before MESTYP and SNDPRN",)),
+        Case(error=IDocError, says=("line 1: control record ends at column 48, before MESTYP and SNDPRN",)),
     ],
     "control_cut_inside_cretim.txt": [
-        Case(error=DecodeError, says=("ends at column 389", "CREDAT/CRETIM")),
+        Case(error=IDocError, says=("ends at column 389", "CREDAT/CRETIM")),
     ],
     "control_longer_than_524.txt": [
-        Case(error=DecodeError, says=("control record is 540 characters, longer than 524",)),
+        Case(error=IDocError, says=("control record is 540 characters, longer than 524",)),
     ],
     "data_line_ends_inside_field.txt": [Case(check=warned_about_ltxa1)],
     "superscript_segnum.txt": [
-        Case(error=DecodeError, says=("E2ZSTS (line 4)", "SEGNUM '00000³' is not a number of 6 ASCII")),
+        Case(error=IDocError, says=("E2ZSTS (line 4)", "SEGNUM '00000³' is not a number of 6 ASCII")),
     ],
     "junk_idoctyp_explicit_type.txt": [
         Case(error=DefinitionError, says=("IDoc type JUNK#FROM#EDI#TOOL",)),
@@ -93,13 +94,13 @@ CASES: dict[str, list[Case]] = {
     "gbk_field_boundary_split.txt": [
         Case(
             {"encoding": "gbk"},
-            error=DecodeError,
+            error=IDocError,
             says=("segment E2ZHDR001 (line 2)", "field PLANT", "boundary before QTY (column 80)"),
         ),
     ],
     "utf8_bom_declared_gbk.txt": [
         Case(check=same_tree_as_the_reference),
-        Case({"encoding": "gbk"}, error=DecodeError, says=("UTF-8 byte order mark", "declared as gbk")),
+        Case({"encoding": "gbk"}, error=IDocError, says=("UTF-8 byte order mark", "declared as gbk")),
     ],
 }
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from adapters.sap.codec import SapCodec
 from adapters.sap.definitions import DefinitionRegistry
+from adapters.sap.errors import DefinitionError
 from adapters.sap.flat_codec import parse_idoc_flat
 from bridge.cli import main
-from bridge.errors import DefinitionError
 
 from ..conftest import MAPPINGS
 

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.sap.definitions import DefinitionRegistry, SegmentDefinition
+from adapters.sap.errors import DefinitionError
 from adapters.sap.flat_codec import RAW_SDATA, parse_idoc_flat, read_idocs_flat, write_idoc_flat
 from adapters.sap.model import IDoc, Segment
-from bridge.errors import DecodeError, DefinitionError
+from bridge.errors import DecodeError
 
 from ..conftest import MAPPINGS
 

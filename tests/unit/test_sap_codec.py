@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from adapters.sap import SapCodec, idoc_to_dict
+from adapters.sap.errors import DefinitionError
 from bridge.document import Codec, SourceDocument
-from bridge.errors import ConfigError, DecodeError, DefinitionError
+from bridge.errors import ConfigError, DecodeError
 
 DATA = Path(__file__).parents[1] / "data" / "sap"
 XML = DATA / "xml"

@@ -13,7 +13,8 @@ from adapters.sap.definitions import (
     parse_we60,
     segment_type_from_definition,
 )
-from bridge.errors import ConfigError, DefinitionError
+from adapters.sap.errors import DefinitionError
+from bridge.errors import ConfigError
 
 WE60 = Path(__file__).parents[1] / "data" / "sap" / "we60"
 BASIC = WE60 / "zbrtest01.txt"

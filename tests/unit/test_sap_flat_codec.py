@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from adapters.sap.definitions import DefinitionRegistry
+from adapters.sap.errors import DefinitionError
 from adapters.sap.flat_codec import parse_idoc_flat, write_idoc_flat
 from adapters.sap.model import IDoc, Segment
 from adapters.sap.xml_codec import parse_idoc_xml, write_idoc_xml
-from bridge.errors import DecodeError, DefinitionError
+from bridge.errors import DecodeError
 
 DATA = Path(__file__).parents[1] / "data" / "sap"
 FLAT = DATA / "flat"
