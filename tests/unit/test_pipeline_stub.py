@@ -295,3 +295,14 @@ def test_a_document_number_too_long_for_amqp_is_dead_lettered_not_published(brid
     assert "exceeds AMQP's 255 bytes" in message
     assert "\n" not in message
     assert bridge.broker.published("t.mes") == []
+
+
+def test_an_adapters_decode_error_is_dead_lettered_under_the_bridges_class_name(bridge):
+    [document] = bridge.ingestor.ingest(
+        bridge.ingestor.prepare([(b"<LOIPRO05><IDOC><E1AFKOL SEGMENT='1'>x<AUFNR>1</AUFNR></E1AFKOL></IDOC></LOIPRO05>", "mixed.xml")], "sap")
+    )
+    bridge.drain()
+    [letter] = bridge.broker.messages("t.translate.dlq")
+    assert letter.header(Headers.ERROR_CLASS) == "DecodeError"  # the adapter raised its IDocError
+    assert "element <E1AFKOL> at line 1 mixes text" in letter.header(Headers.ERROR_MESSAGE)
+    assert document.message_id.startswith("sap:file:")
