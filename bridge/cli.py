@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from bridge.cli_kit import (
+    EXIT_BAD_INPUT,
+    EXIT_CONFIG,
+    definitions_option,
+    encoding_option,
+    fail,
+    reported,
+    warning_printer,
+)
 from bridge.errors import BridgeError, ConfigError
-from bridge.redaction import redact
 
 __all__ = ["main"]
-
-#: Exit codes: 1 a document could not be translated, 2 bad usage or configuration.
-EXIT_BAD_INPUT = 1
-EXIT_CONFIG = 2
 
 mappings_option = click.option(
     "--mappings",
@@ -27,39 +30,28 @@ mappings_option = click.option(
     default=None,
     help="Folder of mapping files (default $BRIDGE_MAPPINGS_DIR or ./mappings).",
 )
-encoding_option = click.option(
-    "--encoding",
-    default=None,
-    help="Encoding of flat IDoc files: a Python codec (utf-8, gbk, latin-1, cp1252, big5, "
-    "shift_jis) or a SAP code page number (4110, 8400, 8300, 8000, 1100, 1160); default UTF-8. "
-    "IDoc-XML declares its own.",
-)
-definitions_option = click.option(
-    "--definitions",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Extra SAP WE60 'parser' definition file or folder (repeatable).",
-)
+_fail = fail
+_reported = reported
+_warning_printer = warning_printer
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    for line in redact(str(message)).splitlines() or [""]:  # the last line of defence for secrets
-        click.echo(f"bridge: error: {line}", err=True)
-    sys.exit(code)
+class _BridgeGroup(click.Group):
+    """The ``bridge`` group: its own commands plus those the installed adapters bring."""
+
+    def _adapter_commands(self) -> dict[str, click.Command]:
+        from bridge.adapter import adapters
+
+        with reported():
+            return {c.name: c for a in adapters().values() for c in a.commands if c.name}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._adapter_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._adapter_commands().get(cmd_name)
 
 
-@contextmanager
-def _reported() -> Iterator[None]:
-    """Turn bridge errors into one-line messages and exit codes, never tracebacks."""
-    try:
-        yield
-    except ConfigError as exc:
-        _fail(str(exc), EXIT_CONFIG)
-    except BridgeError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
-
-
-@click.group()
+@click.group(cls=_BridgeGroup)
 @click.version_option(package_name="erp-mes-bridge")
 def main() -> None:
     """erp-mes-bridge: connect a factory's ERP (SAP, Kingdee, Yonyou) with its MES."""
@@ -123,89 +115,6 @@ def translate(
                 click.echo(f"bridge: error: {line}", err=True)
     if failures:
         sys.exit(EXIT_BAD_INPUT)
-
-
-def _warning_printer(path: Path) -> Callable[[str], None]:
-    def warn(warning: str) -> None:
-        click.echo(f"bridge: warning: {path}: {warning}", err=True)
-
-    return warn
-
-
-# -- idoc -------------------------------------------------------------------------------
-
-
-@main.group()
-def idoc() -> None:
-    """Inspect SAP IDocs."""
-
-
-@idoc.command("show")
-@click.argument("file", type=click.Path(path_type=Path))
-@definitions_option
-@click.option(
-    "--idoc-type",
-    help="Decode the IDoc as this basic type, whatever its control record's IDOCTYP says.",
-)
-@encoding_option
-def idoc_show(file: Path, definitions: Sequence[Path], idoc_type: str | None, encoding: str | None) -> None:
-    """Print a parsed IDoc as JSON: control record and segment tree (several IDocs: a list).
-
-    What the decoder doubts is printed as ``bridge: warning: FILE: ...`` on stderr, as for
-    translate. The JSON is written as it is made, IDoc by IDoc and segment by segment.
-    """
-    from bridge.translate import read_input
-
-    options: dict[str, Any] = {
-        "origin": file.name,
-        "definitions": list(definitions),
-        "idoc_type": idoc_type,
-        "on_warning": _warning_printer(file),
-    }
-    if encoding:
-        options["encoding"] = encoding  # passed on to the codec
-    with _reported():
-        streamed = _inspector("sap", json_text=True)
-        if streamed is not None:  # the bytes are not kept while the JSON is written
-            chunks = streamed(read_input(file), **options)
-        else:  # an adapter with a plain inspector only
-            describe = _inspector("sap")
-            assert describe is not None
-            shown = describe(read_input(file), **options)
-            chunks = iter([json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False)])
-    _echo_chunks(chunks)
-
-
-_ECHO_BUFFER = 1 << 16
-
-
-def _echo_chunks(chunks: Iterator[str]) -> None:
-    """Write text pieces to stdout in blocks of about 64 KiB, then a newline."""
-    block: list[str] = []
-    size = 0
-    for chunk in chunks:
-        block.append(chunk)
-        size += len(chunk)
-        if size >= _ECHO_BUFFER:
-            click.echo("".join(block), nl=False)
-            block.clear()
-            size = 0
-    click.echo("".join(block))
-
-
-def _inspector(system: str, *, json_text: bool = False) -> Callable[..., Any] | None:
-    """The adapter's document inspector (no vendor import by name).
-
-    Returns None for a missing JSON inspector; raises ConfigError for a missing plain one.
-    """
-    from bridge.adapter import adapter_for
-
-    adapter = adapter_for(system)
-    if json_text:
-        return adapter.inspect_json
-    if adapter.inspect is None:
-        raise ConfigError(f"adapter {system} has no document inspector")
-    return adapter.inspect
 
 
 # -- mapping ----------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from adapters.sap.cli import idoc
 from adapters.sap.codec import SapCodec
-from adapters.sap.inspect import describe, describe_json
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.transforms import TRANSFORMS
@@ -16,6 +16,5 @@ adapter = Adapter(
     codec=SapCodec,
     formats={"rfc-xml": render_rfc_xml, "idoc-xml": render_idoc_xml, "idoc-flat": render_idoc_flat},
     transforms=TRANSFORMS,
-    inspect=describe,
-    inspect_json=describe_json,
+    commands=(idoc,),
 )

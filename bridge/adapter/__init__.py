@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.adapter.base import Adapter, Inspector, JsonInspector, Serialiser
+from bridge.adapter.base import Adapter, Serialiser
 from bridge.adapter.registry import (
     ENTRY_POINT_GROUP,
     adapter_for,
@@ -15,8 +15,6 @@ from bridge.adapter.registry import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Adapter",
-    "Inspector",
-    "JsonInspector",
     "Serialiser",
     "adapter_for",
     "adapter_formats",

@@ -9,26 +9,25 @@ one :class:`Adapter` under the entry point group :data:`bridge.adapter.registry.
 The runtime looks adapters up by system name and never imports a vendor module by name. The
 roles so far: a codec (bytes -> the tree mappings walk), payload formats (a reverse mapping's
 ``target.format``), mapping transforms that only make sense for this system (SAP dates, ALPHA
-keys), and document inspectors for the CLI (``bridge idoc show``). Sources, sinks, queries and
+keys), and subcommands for the CLI (``bridge idoc show``). Sources, sinks, queries and
 the error table join as the runtime grows into them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.document import Codec
 
-__all__ = ["Adapter", "Inspector", "JsonInspector", "Serialiser"]
+if TYPE_CHECKING:
+    import click
+
+__all__ = ["Adapter", "Serialiser"]
 
 #: ``render(document_type, payload) -> bytes``: a target payload in one wire format.
 Serialiser = Callable[[str, dict[str, Any]], bytes]
-#: ``describe(data, *, origin, **options) -> list of plain data``, one item per document.
-Inspector = Callable[..., list[dict[str, Any]]]
-#: The same as JSON text in pieces, for output never held whole.
-JsonInspector = Callable[..., Iterator[str]]
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,12 @@ class Adapter:
         formats: payload serialisers by format name (``rfc-xml``); names are global.
         transforms: mapping transforms by name (``sap_date``); names are global and must not
             shadow the built-in ones.
-        inspect: the document inspector behind ``bridge idoc show`` and the like.
-        inspect_json: the same, writing JSON text in pieces.
+        commands: ``bridge`` subcommands of this system (``idoc`` with ``idoc show``); names
+            are global.
     """
 
     name: str
     codec: Callable[[], Codec] | None = None
     formats: Mapping[str, Serialiser] = field(default_factory=dict)
     transforms: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    inspect: Inspector | None = None
-    inspect_json: JsonInspector | None = None
+    commands: tuple[click.Command, ...] = ()

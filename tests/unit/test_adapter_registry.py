@@ -54,8 +54,7 @@ def test_the_sap_adapter_is_installed_with_its_roles() -> None:
     sap = registry.adapter_for("sap")
     assert sap.codec is not None
     assert {"rfc-xml", "idoc-xml", "idoc-flat"} <= set(sap.formats)
-    assert sap.inspect is not None
-    assert sap.inspect_json is not None
+    assert [command.name for command in sap.commands] == ["idoc"]
 
 
 def test_a_third_party_adapter_plugs_in_by_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,3 +102,26 @@ def test_two_owners_of_one_format_name_are_refused(
     _install(monkeypatch, **named)
     with pytest.raises(ConfigError, match=message):
         formats.serialiser_for("fake-text")
+
+
+def test_a_broken_adapter_makes_the_cli_say_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    _install(monkeypatch, broken="DOES_NOT_EXIST")
+    result = CliRunner().invoke(main, ["idoc", "show", "x.xml"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("bridge: error: adapter broken")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_adapter_commands_join_the_bridge_command_line() -> None:
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "idoc" in result.stdout
+    assert "translate" in result.stdout
