@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.sap.cli import idoc
 from adapters.sap.codec import SapCodec
+from adapters.sap.errors import ERRORS
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.transforms import TRANSFORMS
@@ -17,4 +18,5 @@ adapter = Adapter(
     formats={"rfc-xml": render_rfc_xml, "idoc-xml": render_idoc_xml, "idoc-flat": render_idoc_flat},
     transforms=TRANSFORMS,
     commands=(idoc,),
+    errors=ERRORS,
 )

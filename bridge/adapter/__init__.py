@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.adapter.base import Adapter, Serialiser
+from bridge.adapter.errors import ErrorFacts, ErrorKind, ErrorRule, ErrorTable
 from bridge.adapter.registry import (
     ENTRY_POINT_GROUP,
     adapter_for,
@@ -15,6 +16,10 @@ from bridge.adapter.registry import (
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Adapter",
+    "ErrorFacts",
+    "ErrorKind",
+    "ErrorRule",
+    "ErrorTable",
     "Serialiser",
     "adapter_for",
     "adapter_formats",

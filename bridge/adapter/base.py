@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bridge.adapter.errors import ErrorTable
 from bridge.document import Codec
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Adapter:
             shadow the built-in ones.
         commands: ``bridge`` subcommands of this system (``idoc`` with ``idoc show``); names
             are global.
+        errors: what each failure of the system means (transient, permanent, configuration);
+            integrators put rows of their own in front (:meth:`ErrorTable.with_overrides`).
     """
 
     name: str
@@ -49,3 +52,4 @@ class Adapter:
     formats: Mapping[str, Serialiser] = field(default_factory=dict)
     transforms: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     commands: tuple[click.Command, ...] = ()
+    errors: ErrorTable | None = None
