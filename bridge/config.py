@@ -23,7 +23,7 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +43,7 @@ __all__ = [
     "RouteSettings",
     "Settings",
     "SourceSettings",
+    "adapter_source_settings",
     "load_settings",
     "parse_duration",
     "redact",
@@ -205,24 +206,14 @@ class SourceSettings(BaseModel):
         timezone: IANA zone of the system's local timestamps (e.g. ``Asia/Shanghai``). When
             set, it wins over the ``source.timezone`` of every mapping of this system (and the
             zone of reverse mappings to it); when not set, each mapping's own zone stands.
-        definitions: extra files or folders of document definitions (SAP WE60 parser files).
-        encoding: the encoding of the system's files where the format does not declare one
-            (SAP flat IDocs: a Python codec name such as ``gbk`` or a SAP code page number such
-            as ``8400``; default UTF-8). The system's codec checks it when the bridge starts.
+
+    Any other key belongs to the system's adapter, which validates it when the bridge starts
+    (the SAP adapter takes ``encoding`` and ``definitions``, see ``adapters/sap/settings.py``).
     """
 
-    model_config = _MODEL
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     timezone: str | None = None
-    definitions: tuple[Path, ...] = ()
-    encoding: str | None = None
-
-    @field_validator("encoding", mode="before")
-    @classmethod
-    def _code_page_as_text(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)  # YAML reads `encoding: 8400` as a number
-        return value
 
     @field_validator("timezone")
     @classmethod
@@ -427,11 +418,48 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             if _assign(data, loc, value):
                 origins[loc] = origin
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except pydantic.ValidationError as exc:
-        problems = [_describe(error, file_data, origins, path) for error in exc.errors()]
-        head = "invalid configuration: " if len(problems) == 1 else "invalid configuration:\n  "
-        raise ConfigError(head + "\n  ".join(problems)) from None
+        _raise_invalid([_describe(error, file_data, origins, path) for error in exc.errors()])
+    problems: list[str] = []
+    for system, source in settings.sources.items():
+        try:
+            adapter_source_settings(system, source)
+        except pydantic.ValidationError as exc:
+            for error in exc.errors():
+                located = {**error, "loc": ("sources", system, *error["loc"])}
+                problems.append(_describe(located, file_data, origins, path))
+    if problems:
+        _raise_invalid(problems)
+    return settings
+
+
+def _raise_invalid(problems: list[str]) -> NoReturn:
+    head = "invalid configuration: " if len(problems) == 1 else "invalid configuration:\n  "
+    raise ConfigError(head + "\n  ".join(problems)) from None
+
+
+def adapter_source_settings(system: str, source: SourceSettings) -> Any:
+    """The system's adapter's own model of the keys in ``sources.<system>`` beyond
+    ``timezone`` (``None`` when there are none).
+
+    Raises:
+        pydantic.ValidationError: the adapter refuses a key or a value.
+        ConfigError: keys for a system without an adapter, or an adapter that takes none.
+    """
+    extra = dict(source.model_extra or {})
+    if not extra:
+        return None
+    from bridge.adapter import adapter_for
+
+    where = f"sources.{system}"
+    try:
+        adapter = adapter_for(system)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {', '.join(sorted(extra))}: {exc}") from None
+    if adapter.source_settings is None:
+        raise ConfigError(f"{where}: adapter {system} takes no setting but timezone (got: {', '.join(sorted(extra))})")
+    return adapter.source_settings.model_validate(extra)
 
 
 def _read_file(path: Path) -> Any:

@@ -27,7 +27,7 @@ from bridge.broker.declare import declare_topology
 from bridge.broker.names import Names
 from bridge.broker.topology import Topology, build_topology
 from bridge.codecs import codec_for
-from bridge.config import Settings
+from bridge.config import Settings, SourceSettings, adapter_source_settings
 from bridge.errors import ConfigError
 from bridge.mapping import MappingCatalog
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
@@ -73,27 +73,37 @@ def topology_for(settings: Settings) -> Topology:
 
 
 def codec_options(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Per source system options for its codec (extra definitions, encoding), checked by the
-    system's codec before any document is read.
+    """Per source system options for its codec, from the keys of ``sources.<system>`` beyond
+    ``timezone``: the system's adapter validates them (its ``source_settings`` model) and its
+    codec checks the options they give, before any document is read.
 
     Raises:
-        ConfigError: a system with codec options but no codec, or an option its codec refuses;
-            the message names the ``sources.<system>`` setting.
+        ConfigError: keys for a system without an adapter, or that its adapter refuses; the
+            message names the ``sources.<system>`` setting.
     """
     options: dict[str, dict[str, Any]] = {}
     for system, source in settings.sources.items():
-        chosen: dict[str, Any] = {}
-        if source.definitions:
-            chosen["definitions"] = [str(p) for p in source.definitions]
-        if source.encoding:
-            chosen["encoding"] = source.encoding
-        if chosen:
-            try:
-                codec_for(system).check_options(**chosen)
-            except ConfigError as exc:
-                raise ConfigError(f"sources.{system}: {exc}") from None
-        options[system] = chosen
+        options[system] = _adapter_source_options(system, source) if source.model_extra else {}
     return options
+
+
+def _adapter_source_options(system: str, source: SourceSettings) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    where = f"sources.{system}"
+    try:
+        parsed = adapter_source_settings(system, source)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(problems) from None
+    chosen: dict[str, Any] = parsed.codec_options() if parsed is not None else {}
+    try:
+        codec_for(system).check_options(**chosen)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return chosen
 
 
 def source_timezones(settings: Settings) -> dict[str, str]:

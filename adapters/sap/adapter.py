@@ -7,6 +7,7 @@ from adapters.sap.codec import SapCodec
 from adapters.sap.errors import ERRORS
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
+from adapters.sap.settings import SapSourceSettings
 from adapters.sap.transforms import TRANSFORMS
 from bridge.adapter import Adapter
 
@@ -19,4 +20,5 @@ adapter = Adapter(
     transforms=TRANSFORMS,
     commands=(idoc,),
     errors=ERRORS,
+    source_settings=SapSourceSettings,
 )

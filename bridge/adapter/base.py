@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.adapter.errors import ErrorTable
 from bridge.document import Codec
@@ -25,10 +25,21 @@ from bridge.document import Codec
 if TYPE_CHECKING:
     import click
 
-__all__ = ["Adapter", "Serialiser"]
+__all__ = ["Adapter", "Serialiser", "SourceSettingsModel"]
 
 #: ``render(document_type, payload) -> bytes``: a target payload in one wire format.
 Serialiser = Callable[[str, dict[str, Any]], bytes]
+
+
+class SourceSettingsModel(Protocol):
+    """A pydantic model of an adapter's keys in ``sources.<system>`` (beyond ``timezone``)."""
+
+    @classmethod
+    def model_validate(cls, obj: Any) -> SourceSettingsModel: ...
+
+    def codec_options(self) -> dict[str, Any]:
+        """The options the adapter's codec decodes the system's documents with."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,8 @@ class Adapter:
             shadow the built-in ones.
         commands: ``bridge`` subcommands of this system (``idoc`` with ``idoc show``); names
             are global.
+        source_settings: validates the adapter's keys in ``sources.<system>`` (pydantic;
+            errors name the key) and turns them into codec options.
         errors: what each failure of the system means (transient, permanent, configuration);
             integrators put rows of their own in front (:meth:`ErrorTable.with_overrides`).
     """
@@ -53,3 +66,4 @@ class Adapter:
     transforms: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     commands: tuple[click.Command, ...] = ()
     errors: ErrorTable | None = None
+    source_settings: type[SourceSettingsModel] | None = None

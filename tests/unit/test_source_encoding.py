@@ -81,3 +81,22 @@ def test_ingest_encoding_flag_is_checked_and_named(tmp_path: Path) -> None:
     assert result.exit_code == EXIT_CONFIG, result.output
     assert "--encoding" in result.stderr
     assert "nope" in result.stderr
+
+
+def test_keys_of_a_source_belong_to_its_adapter_which_names_a_wrong_one_at_load(tmp_path: Path) -> None:
+    config = _config(tmp_path, "    encodng: gbk\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    message = str(caught.value)
+    assert "sources.sap.encodng" in message
+    assert "unknown setting" in message
+    assert "bridge.yaml:6)" in message
+
+
+def test_keys_for_a_system_without_an_adapter_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "bridge.yaml"
+    config.write_text("sources:\n  plm:\n    timezone: UTC\n    encoding: gbk\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources.plm: encoding: no adapter for system 'plm'"):
+        load_settings(config, env={})
+    config.write_text("sources:\n  plm:\n    timezone: UTC\n", encoding="utf-8")
+    assert load_settings(config, env={}).sources["plm"].timezone == "UTC"  # a zone needs no adapter
