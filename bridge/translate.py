@@ -15,7 +15,7 @@ from typing import Any
 from bridge.canonical import SCHEMA_ID, parse_envelope
 from bridge.codecs import codec_for, sniff_codec
 from bridge.document import SourceDocument
-from bridge.errors import ConfigError, MappingError, ValidationError, shown
+from bridge.errors import ConfigError, ValidationError
 from bridge.formats import render_payload
 from bridge.limits import read_document
 from bridge.mapping import CompiledMapping, MappingCatalog
@@ -106,28 +106,13 @@ class Translator:
         """The mapping named on the command line, or the one for the document's type."""
         if self.mapping_name:
             return self.catalog.get(self.mapping_name)
-        document_type = self.document_type or document.document_type
-        found = self.catalog.for_document(document.system, document_type, document.extension)
-        if not found:
-            known = sorted(
-                {
-                    f"{m.system} {d}"
-                    for m in self.catalog
-                    if m.direction == "to_canonical"
-                    for d in m.documents
-                }
-            )
-            raise MappingError(
-                f"no mapping reads {document.system} {shown(document_type)} (mappings exist for: {', '.join(known) or 'nothing'})",
-                document=document.label,
-            )
-        if len(found) > 1:
-            raise MappingError(
-                f"several mappings read {document.system} {shown(document_type)}: "
-                f"{', '.join(m.name for m in found)}; choose one with --mapping",
-                document=document.label,
-            )
-        return found[0]
+        return self.catalog.reading(
+            document.system,
+            self.document_type or document.document_type,
+            document.extension,
+            document=document.label,
+            choose="choose one with --mapping",
+        )
 
     def map_document(self, document: SourceDocument) -> list[dict[str, Any]]:
         """Canonical envelopes for one document."""

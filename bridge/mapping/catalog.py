@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.errors import ConfigError, MappingDefinitionError
+from bridge.errors import ConfigError, MappingDefinitionError, MappingError, shown
 from bridge.mapping.loader import load_mapping
 from bridge.mapping.lookups import LookupTable, load_lookup_dir
 from bridge.mapping.mapping import CompiledMapping
@@ -101,6 +101,41 @@ class MappingCatalog:
             for m in self
             if m.direction == "to_canonical" and m.system == system and names & set(m.documents)
         ]
+
+    def reading(
+        self,
+        system: str,
+        document_type: str,
+        extension: str | None = None,
+        *,
+        document: str | None = None,
+        choose: str = "",
+    ) -> CompiledMapping:
+        """The one mapping reading this (system, document type).
+
+        Args:
+            document: the document's label, for the error.
+            choose: how the caller lets the user pick one when several match (``"choose one
+                with --mapping"``), added to that error.
+
+        Raises:
+            MappingError: no mapping, or several, read it; names those that exist.
+        """
+        found = self.for_document(system, document_type, extension)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            known = sorted({f"{m.system} {d}" for m in self if m.direction == "to_canonical" for d in m.documents})
+            raise MappingError(
+                f"no mapping reads {system} {shown(document_type)} "
+                f"(mappings exist for: {', '.join(known) or 'nothing'})",
+                document=document,
+            )
+        raise MappingError(
+            f"several mappings read {system} {shown(document_type)}: {', '.join(m.name for m in found)}"
+            + (f"; {choose}" if choose else "; exactly one may"),
+            document=document,
+        )
 
     def for_envelope(self, entity: str, event: str, system: str | None = None) -> list[CompiledMapping]:
         """Reverse mappings for this canonical entity and event (optionally one target system)."""

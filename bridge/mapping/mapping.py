@@ -12,21 +12,14 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from bridge.canonical import ENTITY_ENVELOPES, SCHEMA_ID, message_id
+from bridge.canonical.keys import payload_business_key
 from bridge.document import SourceDocument
 from bridge.errors import MappingError, ValidationError
 from bridge.mapping.compiler import Expr
 from bridge.mapping.paths import Scope, compile_path
 from bridge.mapping.transforms import TransformError, get_transform
 
-__all__ = ["ENTITY_KEYS", "CompiledMapping"]
-
-#: The business key of each entity: with ``version`` it decides which update is newer.
-ENTITY_KEYS: dict[str, tuple[str, ...]] = {
-    "order": ("order_id",),
-    "report": ("report_id",),
-    "material": ("material_id",),
-    "lot": ("material_id", "lot_id"),
-}
+__all__ = ["CompiledMapping"]
 
 Clock = Callable[[], datetime]
 
@@ -158,7 +151,7 @@ class CompiledMapping:
             ) from exc
 
     def _business_key(self, payload: Mapping[str, Any]) -> str:
-        return "/".join(str(payload.get(k, "")) for k in ENTITY_KEYS[self.entity])
+        return payload_business_key(self.entity, payload)
 
     def validate(self, envelope: dict[str, Any], document: str | None = None) -> dict[str, Any]:
         """Check an envelope against the canonical model; return its JSON form."""

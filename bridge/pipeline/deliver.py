@@ -21,9 +21,9 @@ from typing import Any
 
 from bridge.broker.confirms import UnroutableError
 from bridge.broker.messages import Delivery, Headers
+from bridge.canonical.keys import business_key
 from bridge.errors import DecodeError, TransientError
 from bridge.pipeline.outcome import Outcome
-from bridge.pipeline.translate import business_key
 from bridge.pipeline.unroutable import UnroutableEvents
 from bridge.sinks.base import SinkEvent
 

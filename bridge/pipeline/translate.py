@@ -17,8 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from bridge.broker.messages import (
     MAX_SHORT_STRING_BYTES,
     Delivery,
@@ -27,10 +25,10 @@ from bridge.broker.messages import (
     oversized_short_strings,
 )
 from bridge.broker.names import Names
+from bridge.canonical.keys import model_business_key
 from bridge.document import Codec
 from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError, ValidationError
 from bridge.mapping import MappingCatalog
-from bridge.mapping.mapping import ENTITY_KEYS
 from bridge.observability.logging import log_context
 from bridge.pipeline.direct import DirectDelivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
@@ -40,19 +38,6 @@ __all__ = ["TranslateStage"]
 log = logging.getLogger(__name__)
 
 STAGE = "translate"
-
-
-def business_key(envelope: Mapping[str, Any]) -> str:
-    """The entity's business key as one string (``material_id/lot_id`` for lots)."""
-    payload = envelope.get("payload", {})
-    return "/".join(str(payload.get(k, "")) for k in ENTITY_KEYS.get(envelope.get("entity", ""), ()))
-
-
-def model_business_key(envelope: BaseModel) -> str:
-    """:func:`business_key` of a validated envelope model."""
-    payload = envelope.payload  # type: ignore[attr-defined]
-    keys = ENTITY_KEYS.get(envelope.entity, ())  # type: ignore[attr-defined]
-    return "/".join("" if (v := getattr(payload, k, None)) is None else str(v) for k in keys)
 
 
 def received_clock(delivery: Delivery) -> Callable[[], datetime]:
@@ -123,18 +108,10 @@ class TranslateStage:
             for document in documents:
                 for warning in document.warnings:  # read as it is, but the sender may want to know
                     log.warning("%s: %s", document.label, warning)
-                mappings = self.catalog.for_document(
-                    document.system, document.document_type, document.extension
+                mapping = self.catalog.reading(
+                    document.system, document.document_type, document.extension, document=document.label
                 )
-                if len(mappings) != 1:
-                    from bridge.errors import MappingError, shown
-
-                    raise MappingError(
-                        f"{len(mappings)} mappings read {document.system} {shown(document.document_type)} "
-                        f"({', '.join(m.name for m in mappings) or 'none'}); exactly one is needed",
-                        document=document.label,
-                    )
-                for envelope in mappings[0].apply_models(document, clock=received_clock(delivery)):
+                for envelope in mapping.apply_models(document, clock=received_clock(delivery)):
                     output = self._output(envelope, delivery)
                     oversized = oversized_short_strings(output)
                     if oversized:  # from a document's own fields, e.g. a 300-character DOCNUM
