@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from bridge.errors import ConfigError, PermanentError, TransientError
+from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError
 from bridge.ledger import (
     LATEST_VERSION,
     MIGRATIONS,
@@ -222,8 +222,14 @@ def test_a_missing_table_is_a_config_error(ledger: Ledger) -> None:
         ledger.journal("m1")
 
 
-def test_ping_answers_on_a_working_database(ledger: Ledger) -> None:
-    ledger.ping()
+def test_ping_answers_on_a_working_database_and_fails_typed_on_a_broken_one(ledger: Ledger, tmp_path: Path) -> None:
+    assert ledger.ping() is None
+    broken = tmp_path / "not-a-database.sqlite"
+    broken.write_bytes(b"this is not an SQLite file" * 100)
+    probe = Ledger.probe(f"sqlite:///{broken}")
+    with pytest.raises(BridgeError, match="ping"):
+        probe.ping()
+    probe.close()
 
 
 def test_database_errors_map_to_the_typed_error_tree() -> None:

@@ -196,8 +196,12 @@ def test_a_failing_metric_is_logged_once_and_never_raises(metrics, caplog):
 
 def test_a_failing_metric_inside_time_does_not_mask_the_pipeline(metrics):
     metrics._seconds = None  # type: ignore[assignment]
+    ran = []
     with metrics.time("deliver"):
-        pass  # no AttributeError from the broken histogram
+        ran.append("body")  # no AttributeError from the broken histogram
+    assert ran == ["body"]
+    with pytest.raises(KeyError, match="the pipeline's own error"), metrics.time("deliver"):
+        raise KeyError("the pipeline's own error")  # passes through, not replaced by the metric's
 
 
 def test_a_missing_multiprocess_directory_is_a_config_error(monkeypatch, tmp_path):
