@@ -8,7 +8,7 @@ interpreter's baseline divided by the document's size::
 
 Kinds of document:
 
-``xml-many``     IDoc-XML with many ``<IDOC>`` (LOIPRO05_Original, the IDOC repeated, DOCNUMs counted up)
+``xml-many``     IDoc-XML with many ``<IDOC>`` (LOIPRO05_S4HANA_Original, the IDOC repeated, DOCNUMs counted up)
 ``xml-one``      IDoc-XML with ONE huge IDoc, deep: one order with its operation repeated (all
                  under one top-level segment)
 ``xml-one-wide`` IDoc-XML with ONE huge IDoc, wide: the order header segment repeated (many
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-XML_SAMPLE = next((ROOT / "tests" / "data" / "sap" / "xml").glob("*LOIPRO05_Original.xml"))
+XML_SAMPLE = ROOT / "mappings" / "sap" / "cases" / "LOIPRO05_S4HANA_Original.xml"
 FLAT_SAMPLE = ROOT / "mappings" / "sap" / "cases" / "MATMAS05_3PL_material_master.idoc"
 MAPPINGS = ROOT / "mappings"
 

@@ -17,6 +17,7 @@ class TestSapAdapterContract(AdapterContract):
     adapter = adapter
     samples = (
         *sorted((DATA / "sap" / "xml").glob("*.xml")),
+        *sorted((MAPPINGS / "sap" / "cases").glob("*.xml")),
         *sorted((MAPPINGS / "sap" / "cases").glob("*.idoc")),
     )
 

@@ -17,15 +17,10 @@ DATA = Path(__file__).parents[1] / "data" / "sap"
 XML = DATA / "xml"
 FLAT = DATA / "flat"
 WE60 = DATA / "we60"
-LOIPRO05 = XML / (
-    "SAP-samples__digital-manufacturing-extension-samples__"
-    "PreXSLTWorkflowAndXSLTCustomizationExample__LOIPRO05_Original.xml"
-)
-MATMAS05_DMC = XML / (
-    "SAP-samples__digital-manufacturing-extension-samples__"
-    "InboundFromNonSAPERPToSAPDMExample__R1CH01007_RAW_MAT_IDOC.xml"
-)
-MATMAS05_3PL = XML / "SAP__apibusinesshub-integration-recipes__3PL_01_MaterialMaster_MATMAS05.xml"
+CASES = Path(__file__).parents[2] / "mappings" / "sap" / "cases"  # the real samples, one copy each
+LOIPRO05 = CASES / "LOIPRO05_S4HANA_Original.xml"
+MATMAS05_DMC = CASES / "MATMAS05_DMC_R1CH01007_raw.xml"
+MATMAS05_3PL = CASES / "MATMAS05_3PL_material_master.xml"
 
 
 @pytest.fixture

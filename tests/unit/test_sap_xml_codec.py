@@ -19,16 +19,16 @@ from adapters.sap.xml_codec import (
 from bridge.errors import ConfigError, DecodeError
 
 XML = Path(__file__).parents[1] / "data" / "sap" / "xml"
-DMC = "SAP-samples__digital-manufacturing-extension-samples__"
-LOIPRO05_ORIGINAL = XML / f"{DMC}PreXSLTWorkflowAndXSLTCustomizationExample__LOIPRO05_Original.xml"
-LOIPRO05_ENRICHED = XML / f"{DMC}PreXSLTWorkflowAndXSLTCustomizationExample__LOIPRO05_Enriched.xml"
-LOIPRO05_DMC = XML / f"{DMC}InboundFromNonSAPERPToSAPDMExample__LOIPRO05.xml"
-MATMAS05_DMC = XML / f"{DMC}InboundFromNonSAPERPToSAPDMExample__R1CH01007_RAW_MAT_IDOC.xml"
+CASES = Path(__file__).parents[2] / "mappings" / "sap" / "cases"  # the real samples, one copy each
+LOIPRO05_ORIGINAL = CASES / "LOIPRO05_S4HANA_Original.xml"
+LOIPRO05_ENRICHED = CASES / "LOIPRO05_S4HANA_Enriched.xml"
+LOIPRO05_DMC = CASES / "LOIPRO05_DMC_nonSAP_ERP.xml"
+MATMAS05_DMC = CASES / "MATMAS05_DMC_R1CH01007_raw.xml"
+MATMAS05_3PL = CASES / "MATMAS05_3PL_material_master.xml"
 HUB = "SAP__apibusinesshub-integration-recipes__"
-MATMAS05_3PL = XML / f"{HUB}3PL_01_MaterialMaster_MATMAS05.xml"
 ORDERS05 = XML / f"{HUB}O2C_UNEDIFACT_10B_01b_SalesOrderResponse_ORDERS05_ORDRSP.xml"
 INVOIC02 = XML / f"{HUB}O2C_UNEDIFACT_10B_03_Invoice_INVOIC02.xml"
-SAMPLES = sorted(XML.glob("*.xml"))
+SAMPLES = sorted(XML.glob("*.xml")) + sorted(CASES.glob("*.xml"))
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"

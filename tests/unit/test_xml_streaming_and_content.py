@@ -20,9 +20,9 @@ from bridge.cli import main
 from bridge.errors import DecodeError
 
 XML = Path(__file__).parents[1] / "data" / "sap" / "xml"
-SAMPLES = sorted(XML.glob("*.xml"))
-MATMAS = XML / "SAP__apibusinesshub-integration-recipes__3PL_01_MaterialMaster_MATMAS05.xml"
 MAPPINGS = Path(__file__).parents[2] / "mappings"
+SAMPLES = sorted(XML.glob("*.xml")) + sorted((MAPPINGS / "sap" / "cases").glob("*.xml"))
+MATMAS = MAPPINGS / "sap" / "cases" / "MATMAS05_3PL_material_master.xml"
 
 CONTROL = "<EDI_DC40 SEGMENT=\"1\"><DOCNUM>42</DOCNUM><IDOCTYP>LOIPRO05</IDOCTYP></EDI_DC40>"
 
