@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sap import xml_codec
+from adapters.sap import xml_parser, xml_reader
 from adapters.sap.model import IDoc, Segment
 from adapters.sap.xml_codec import (
     DEFAULT_MAX_BYTES,
@@ -284,8 +284,8 @@ def test_documents_with_a_dtd_are_refused_before_anything_is_parsed(
     def must_not_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the parser must not see a document with a DTD")
 
-    monkeypatch.setattr(xml_codec.etree, "fromstring", must_not_parse)
-    monkeypatch.setattr(xml_codec, "_pull_parser", must_not_parse)
+    monkeypatch.setattr(xml_parser.etree, "fromstring", must_not_parse)
+    monkeypatch.setattr(xml_reader, "pull_parser", must_not_parse)
     with pytest.raises(DecodeError, match="DOCTYPE") as caught:
         parse_idoc_xml(data, source="evil.xml")
     assert caught.value.source == "evil.xml"
@@ -294,8 +294,8 @@ def test_documents_with_a_dtd_are_refused_before_anything_is_parsed(
 
 def test_documents_above_the_size_limit_are_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
     data = MATMAS05_3PL.read_bytes()
-    monkeypatch.setattr(xml_codec.etree, "fromstring", lambda *a, **k: pytest.fail("parsed"))
-    monkeypatch.setattr(xml_codec, "_pull_parser", lambda *a, **k: pytest.fail("parsed"))
+    monkeypatch.setattr(xml_parser.etree, "fromstring", lambda *a, **k: pytest.fail("parsed"))
+    monkeypatch.setattr(xml_reader, "pull_parser", lambda *a, **k: pytest.fail("parsed"))
     with pytest.raises(DecodeError, match=f"{len(data)} bytes, larger than the limit of 1000"):
         parse_idoc_xml(data, source="big.xml", max_bytes=1000)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.sap import xml_codec
+from adapters.sap import xml_reader
 from adapters.sap.codec import SapCodec
 from adapters.sap.model import IDoc, Segment
 from adapters.sap.xml_codec import parse_idoc_xml, read_idocs_xml, write_idoc_xml
@@ -50,7 +50,7 @@ def test_an_element_mixing_text_and_elements_is_refused_naming_it(
     body: str, named: str, chunk: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if chunk:
-        monkeypatch.setattr(xml_codec, "_FEED_BYTES", chunk)
+        monkeypatch.setattr(xml_reader, "_FEED_BYTES", chunk)
     with pytest.raises(DecodeError) as caught:
         parse_idoc_xml(_idoc(body), source="mixed.xml")
     message = str(caught.value)
@@ -169,7 +169,7 @@ def test_the_cli_prints_a_nul_byte_error_on_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("chunk", [1, 7, 64, 4096])
 def test_chunk_size_does_not_change_what_is_read(sample: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = read_idocs_xml(sample.read_bytes())
-    monkeypatch.setattr(xml_codec, "_FEED_BYTES", chunk)
+    monkeypatch.setattr(xml_reader, "_FEED_BYTES", chunk)
     cut = read_idocs_xml(sample.read_bytes())
     assert [r.idoc for r in cut] == [r.idoc for r in whole]
     assert [[s.segnum for s in r.idoc.segments] for r in cut] == [[s.segnum for s in r.idoc.segments] for r in whole]
@@ -179,7 +179,7 @@ def test_a_syntax_error_names_the_same_position_whatever_the_chunks(monkeypatch:
     data = MATMAS.read_bytes().replace(b"</MATNR>", b"</MATNX>", 1)
     with pytest.raises(DecodeError) as whole:
         parse_idoc_xml(data)
-    monkeypatch.setattr(xml_codec, "_FEED_BYTES", 5)
+    monkeypatch.setattr(xml_reader, "_FEED_BYTES", 5)
     with pytest.raises(DecodeError) as cut:
         parse_idoc_xml(data)
     assert str(cut.value) == str(whole.value)
@@ -224,10 +224,10 @@ def test_written_idocs_read_back_the_same_through_any_chunking(
             idoc.root.add_child(segment)
         idocs.append(idoc)
     data = write_idoc_xml(idocs, soap_namespace=soap, segment_attributes=attributes)
-    original = xml_codec._FEED_BYTES
-    xml_codec._FEED_BYTES = chunk
+    original = xml_reader._FEED_BYTES
+    xml_reader._FEED_BYTES = chunk
     try:
         read = parse_idoc_xml(data)
     finally:
-        xml_codec._FEED_BYTES = original
+        xml_reader._FEED_BYTES = original
     assert [(i.control, i.segments) for i in read] == [(i.control, i.segments) for i in idocs]
