@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sap import definitions
+from adapters.sap import definition_registry, definitions
 from adapters.sap.definitions import (
     DefinitionRegistry,
     FieldDefinition,
@@ -246,7 +246,7 @@ def test_shipped_files_are_indexed_and_user_files_override_them(
     shipped.mkdir()
     (shipped / "zbrtest01.txt").write_text(tiny(SEGMENT_A, name="ZBRTEST01"))
     (shipped / "ztiny.txt").write_text(tiny(SEGMENT_A))
-    monkeypatch.setattr(definitions, "SHIPPED_DIR", shipped)
+    monkeypatch.setattr(definition_registry, "SHIPPED_DIR", shipped)
     assert DefinitionRegistry().resolve("ZBRTEST01").lookup("Z1A") is not None
     registry = DefinitionRegistry([BASIC])
     assert registry.known_types() == ["ZBRTEST01", "ZTINY01"]
