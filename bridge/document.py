@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from bridge.errors import shown
 
-__all__ = ["Codec", "SourceDocument"]
+__all__ = ["Codec", "DocumentIdentity", "SourceDocument"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,21 @@ class SourceDocument:
         return " ".join(parts) or shown(self.document_type)
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentIdentity:
+    """What ingest needs to name a raw message, read without decoding the whole document.
+
+    Attributes:
+        document_types: the type of each document the bytes hold, in order.
+        document_id: the first document's own id (an IDoc's DOCNUM), when it has one.
+        instance: which installation sent the first document (SAP sender partner).
+    """
+
+    document_types: tuple[str, ...]
+    document_id: str | None = None
+    instance: str | None = None
+
+
 class Codec(Protocol):
     """Bytes <-> documents for one source system (registered by entry point)."""
 
@@ -84,6 +99,12 @@ class Codec(Protocol):
 
     def decode(self, data: bytes, *, origin: str | None = None, **options: Any) -> list[SourceDocument]:
         """Decode bytes into documents; raise :class:`bridge.errors.DecodeError` on bad input."""
+        ...
+
+    def identify(self, data: bytes, *, origin: str | None = None, **options: Any) -> DocumentIdentity:
+        """Read only what names the documents (type, id, sender), e.g. an IDoc's control record;
+        raise :class:`bridge.errors.DecodeError` when even that cannot be read. Ingest uses it
+        so that a document is decoded once, by translate."""
         ...
 
     def check_options(self, **options: Any) -> None:

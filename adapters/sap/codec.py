@@ -12,17 +12,19 @@ from typing import Any
 from adapters.sap.definitions import DefinitionRegistry
 from adapters.sap.encodings import flat_encoding
 from adapters.sap.errors import IDocError
-from adapters.sap.flat_reader import read_idocs_flat
+from adapters.sap.flat_reader import read_controls_flat, read_idocs_flat
 from adapters.sap.model import IDoc
 from adapters.sap.xml_codec import check_size, read_idocs_xml
 from adapters.sap.xml_encoding import text_head
-from bridge.document import SourceDocument
+from adapters.sap.xml_reader import basic_type, first_control_xml
+from bridge.document import DocumentIdentity, SourceDocument
 from bridge.errors import ConfigError, DecodeError
 
 __all__ = ["SapCodec"]
 
 _SNIFF_BYTES = 65536
 _XML_IDOC = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?IDOC[\s>/]")
+_XML_IDOCTYP = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?IDOCTYP>\s*([^<\s]+)\s*</")
 _OPTIONS = frozenset({"definitions", "encoding", "idoc_type", "max_bytes"})
 _META_FIELDS = (
     "MESTYP",
@@ -156,6 +158,47 @@ class SapCodec:
             )
         if options.get("encoding") not in (None, ""):
             flat_encoding(options["encoding"])  # its ConfigError names the encoding
+
+    def identify(
+        self,
+        data: bytes,
+        *,
+        origin: str | None = None,
+        definitions: Sequence[str | os.PathLike[str]] = (),
+        idoc_type: str | None = None,
+        max_bytes: int | None = None,
+        encoding: str | int | None = None,
+        **options: Any,
+    ) -> DocumentIdentity:
+        """The IDocs' types and the first one's DOCNUM and sender, from the control records
+        alone: a flat file's control lines, or IDoc-XML parsed only up to the first control
+        record (further IDocs counted, their IDOCTYP read, without parsing them).
+
+        Raises:
+            ConfigError: an unknown option or encoding.
+            DecodeError: neither format, or a control record that cannot be read.
+        """
+        if options:
+            self.check_options(**options)
+        flat_encoding(encoding)
+        check_size(data, max_bytes, source=origin)
+        head = _body_start(data)
+        if head.startswith(b"<"):
+            control, root_name, utf8 = first_control_xml(data, source=origin, max_bytes=max_bytes)
+            first = basic_type(control, root_name, idoc_type)
+            declared = [idoc_type or t.decode("utf-8", "replace") for t in _XML_IDOCTYP.findall(utf8)]
+            count = max(len(_XML_IDOC.findall(utf8)), 1)
+            types = tuple(declared) if len(declared) == count else (first,) * count
+        elif head.startswith(b"EDI_DC"):
+            controls = read_controls_flat(data, source=origin, encoding=encoding)
+            control = controls[0]
+            types = tuple(idoc_type or c.get("IDOCTYP", "") for c in controls)
+        else:
+            raise IDocError(
+                "neither IDoc-XML nor a flat IDoc (expected '<' or an EDI_DC40 control record)",
+                source=origin,
+            )
+        return DocumentIdentity(types, control.get("DOCNUM") or None, control.get("SNDPRN") or None)
 
     def decode(
         self,

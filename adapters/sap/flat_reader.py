@@ -64,7 +64,7 @@ from adapters.sap.flat_sdata import RAW_LAYOUT, byte_layout, decode_sdata, field
 from adapters.sap.model import IDoc, Segment
 from bridge.errors import DecodeError
 
-__all__ = ["MAX_WARNINGS", "FlatIDoc", "parse_idoc_flat", "read_idocs_flat"]
+__all__ = ["MAX_WARNINGS", "FlatIDoc", "parse_idoc_flat", "read_controls_flat", "read_idocs_flat"]
 
 #: Warnings kept per IDoc; further ones are counted in a last "... and N more" line.
 MAX_WARNINGS = 20
@@ -431,3 +431,27 @@ def parse_idoc_flat(
         read.idoc
         for read in read_idocs_flat(data, registry, source=source, idoc_type=idoc_type, encoding=encoding)
     ]
+
+
+def read_controls_flat(
+    data: bytes, *, source: str | None = None, encoding: str | int | None = None
+) -> list[dict[str, str]]:
+    """The control record of each IDoc in a flat file, without reading its data records.
+
+    Raises:
+        ConfigError: an unknown or unusable encoding.
+        DecodeError: no control record, or one that is cut short or not in the encoding.
+    """
+    declared = flat_encoding(encoding)
+    raw_data, start = _as_bytes(data, declared, source)
+    controls: list[dict[str, str]] = []
+    try:
+        for line_no, offset, raw in iter_lines(raw_data, start):
+            if raw.startswith(_CONTROL):
+                line = _decoded(raw, line_no, offset, declared, source, None)
+                controls.append(read_control(line, line_no, declared, source=source))
+    except LineEndError as exc:
+        raise IDocError(str(exc), source=source) from None
+    if not controls:
+        raise IDocError("no EDI_DC40 control record found: not a flat IDoc file", source=source)
+    return controls

@@ -8,7 +8,7 @@ from lxml import etree
 
 from adapters.sap.errors import IDocError
 from adapters.sap.model import IDoc, Segment
-from adapters.sap.xml_parser import parse_tree, prepared, pull_parser, syntax_error
+from adapters.sap.xml_parser import PARSER_OPTIONS, parse_tree, prepared, pull_parser, syntax_error
 from adapters.sap.xml_segments import (
     SegmentBuilder,
     control_fields,
@@ -19,7 +19,7 @@ from adapters.sap.xml_segments import (
 )
 from adapters.sap.xml_writer import CONTROL_SEGMENT, IDOC_ELEMENT, SEGMENT_ATTRIBUTE, SOAP_IDOC_NAMESPACE
 
-__all__ = ["XmlIDoc", "parse_idoc_xml", "read_idocs_xml"]
+__all__ = ["XmlIDoc", "basic_type", "first_control_xml", "parse_idoc_xml", "read_idocs_xml"]
 
 _SOAP_IDOC_DECLARATION = f' xmlns="{SOAP_IDOC_NAMESPACE}"'.encode()
 _IDOC = IDOC_ELEMENT
@@ -29,6 +29,43 @@ _BODY = "Body"
 _ANY_IDOC = "{*}IDOC"  # in any namespace or none
 #: Bytes handed to the streaming parser at a time.
 _FEED_BYTES = 1 << 20
+
+
+def basic_type(control: dict[str, str], root_name: str | None, idoc_type: str | None) -> str:
+    """An IDoc's basic type: the explicit one, else IDOCTYP, else the root element's name
+    (unless it names the extension), else S/4HANA's CUSTOMED_EXT_DOC_TYPE."""
+    extension = control.get("CIMTYP") or None
+    return (
+        idoc_type
+        or control.get("IDOCTYP")
+        or (root_name if root_name and root_name != extension else None)
+        or control.get("CUSTOMED_EXT_DOC_TYPE")
+        or root_name
+        or ""
+    )
+
+
+def _idoc_position(element: etree._Element) -> str | bool | None:
+    """For an ``<IDOC>`` element: the IDoc root name (``None`` when it is the root), or
+    ``False`` when it stands where no IDoc does (e.g. inside a segment)."""
+    parent = element.getparent()
+    if parent is None:
+        return None
+    grandparent = parent.getparent()
+    parent_name = element_name(parent.tag)
+    if grandparent is None:
+        return False if parent_name == _ENVELOPE else parent_name
+    body = grandparent
+    envelope = body.getparent()
+    if (
+        envelope is not None
+        and envelope.getparent() is None
+        and element_name(body.tag) == _BODY
+        and element_name(envelope.tag) == _ENVELOPE
+        and next((c for c in body if element_name(c.tag)), None) is parent
+    ):
+        return parent_name
+    return False
 
 
 @dataclass(slots=True)
@@ -65,33 +102,11 @@ class _StreamReader:
         self.open: list[tuple[etree._Element, Segment]] = []
         self.done: list[XmlIDoc] = []
 
-    def _idoc_position(self, element: etree._Element) -> str | bool | None:
-        """For an ``<IDOC>`` element: the IDoc root name (``None`` when it is the root), or
-        ``False`` when it stands where no IDoc does (e.g. inside a segment)."""
-        parent = element.getparent()
-        if parent is None:
-            return None
-        grandparent = parent.getparent()
-        parent_name = element_name(parent.tag)
-        if grandparent is None:
-            return False if parent_name == _ENVELOPE else parent_name
-        body = grandparent
-        envelope = body.getparent()
-        if (
-            envelope is not None
-            and envelope.getparent() is None
-            and element_name(body.tag) == _BODY
-            and element_name(envelope.tag) == _ENVELOPE
-            and next((c for c in body if element_name(c.tag)), None) is parent
-        ):
-            return parent_name
-        return False
-
     def on_start(self, element: etree._Element) -> None:
         """An ``<IDOC>`` start tag: read it when it stands where IDocs do."""
         if self.current is not None:
             return  # an IDOC inside the one being read is a segment of it
-        position = self._idoc_position(element)
+        position = _idoc_position(element)
         if position is not False:
             self.current = _IDocInProgress(element, position, segment_builder(self.source))  # type: ignore[arg-type]
 
@@ -190,16 +205,8 @@ class _StreamReader:
 
     def _finish(self, current: _IDocInProgress) -> None:
         control = current.control or {}
-        root_name = current.root_name
         extension = control.get("CIMTYP") or None
-        basic = (
-            self.idoc_type
-            or control.get("IDOCTYP")
-            or (root_name if root_name and root_name != extension else None)
-            or control.get("CUSTOMED_EXT_DOC_TYPE")
-            or root_name
-            or ""
-        )
+        basic = basic_type(control, current.root_name, self.idoc_type)
         idoc = IDoc(control=control, idoc_type=basic, extension=extension)
         for segment in current.segments:
             idoc.root.add_child(segment)
@@ -304,3 +311,50 @@ def parse_idoc_xml(
 ) -> list[IDoc]:
     """The IDocs of an IDoc-XML document, without the warnings (see :func:`read_idocs_xml`)."""
     return [read.idoc for read in read_idocs_xml(data, source=source, max_bytes=max_bytes, idoc_type=idoc_type)]
+
+
+#: Bytes read at a time while looking for the first control record.
+_HEAD_BYTES = 1 << 13
+
+
+def first_control_xml(
+    data: bytes, *, source: str | None = None, max_bytes: int | None = None
+) -> tuple[dict[str, str], str | None, bytes]:
+    """The first IDoc's control record and root name, parsing only as far as its end; with the
+    document as UTF-8 (for counting its IDocs without parsing it).
+
+    Raises:
+        DecodeError: too large, a DTD, broken before the control record ends, or none found.
+    """
+    data = prepared(data, source, max_bytes)
+    parser = etree.XMLPullParser(events=("end",), tag="{*}" + CONTROL_SEGMENT, **PARSER_OPTIONS)
+    etree.clear_error_log()
+    try:
+        for offset in range(0, max(len(data), 1), _HEAD_BYTES):
+            try:
+                parser.feed(data[offset : offset + _HEAD_BYTES])
+            except etree.XMLSyntaxError:
+                found = _first_control(parser, source)  # broken after the control record: fine here
+                if found is None:
+                    raise
+                return (*found, data)
+            found = _first_control(parser, source)
+            if found is not None:
+                return (*found, data)
+        parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise syntax_error(exc, source, None) from exc
+    except ValueError as exc:
+        raise IDocError(f"cannot parse XML: {exc}", source=source) from exc
+    raise IDocError("no <IDOC> with an EDI_DC40 control record: not an IDoc-XML document", source=source)
+
+
+def _first_control(parser: etree.XMLPullParser, source: str | None) -> tuple[dict[str, str], str | None] | None:
+    for _, element in parser.read_events():
+        idoc = element.getparent()
+        if idoc is None or element_name(idoc.tag) != _IDOC:
+            continue
+        position = _idoc_position(idoc)
+        if position is not False:
+            return control_fields(element, source), position  # type: ignore[return-value]
+    return None

@@ -33,7 +33,7 @@ from typing import Any
 from bridge.broker.confirms import PublishError
 from bridge.broker.messages import Headers, OutMessage
 from bridge.broker.names import Names
-from bridge.document import Codec
+from bridge.document import Codec, DocumentIdentity
 from bridge.errors import BridgeError, TransientError
 from bridge.pipeline.deadline import Deadline
 
@@ -80,14 +80,45 @@ def _fits_amqp(part: str) -> bool:
 def identify(
     data: bytes, *, system: str, origin: str, codec: Codec, options: Mapping[str, Any]
 ) -> RawDocument:
-    """Give a document its deterministic id and type (decoding it once to learn them)."""
+    """Give a document its deterministic id and type from what names it (the codec's
+    ``identify``: an IDoc's control record), without decoding it: translate decodes it once."""
     digest = hashlib.sha256(data).hexdigest()[:32]
     document_type, document_id, message_id = "unknown", "", f"{system}:file:{digest}"
     correlation_id = message_id
+    identity = _identity(data, system=system, origin=origin, codec=codec, options=options)
+    if identity is not None and identity.document_types:
+        types = set(identity.document_types)
+        document_type = types.pop() if len(types) == 1 else "mixed"
+        if not _fits_amqp(document_type):
+            document_type = "unknown"  # translate decodes it again and says what is wrong
+        instance = identity.instance or "-"
+        if len(identity.document_types) == 1 and identity.document_id and _fits_amqp(
+            f"{instance}:{identity.document_id}"
+        ):
+            document_id = identity.document_id
+            # the canonical events of this document carry the same correlation id
+            correlation_id = f"{system}:{instance}:{document_id}"
+            message_id = f"{correlation_id}:{digest[:12]}"
+    return RawDocument(message_id, system, document_type, document_id, origin, data, correlation_id)
+
+
+def _identity(
+    data: bytes, *, system: str, origin: str, codec: Codec, options: Mapping[str, Any]
+) -> DocumentIdentity | None:
+    """The codec's identity of the bytes; None when they cannot be named (translate then
+    dead-letters the document with the reason)."""
     try:
-        documents = codec.decode(data, origin=origin, **options)
+        if hasattr(codec, "identify"):
+            return codec.identify(data, origin=origin, **options)
+        documents = codec.decode(data, origin=origin, **options)  # a codec without identify
+        first = documents[0] if documents else None
+        return DocumentIdentity(
+            tuple(d.document_type for d in documents),
+            first.document_id if first else None,
+            first.instance if first else None,
+        )
     except BridgeError:
-        documents = []
+        return None
     except Exception as exc:  # a decoder bug must not stop ingest: translate dead-letters the document
         log.warning(
             "%s: the %s decoder failed with an unexpected %s (%s); ingesting the document "
@@ -97,20 +128,7 @@ def identify(
             type(exc).__name__,
             exc,
         )
-        documents = []
-    if documents:
-        types = {d.document_type for d in documents}
-        document_type = types.pop() if len(types) == 1 else "mixed"
-        if not _fits_amqp(document_type):
-            document_type = "unknown"  # translate decodes it again and says what is wrong
-        if len(documents) == 1 and documents[0].document_id and _fits_amqp(
-            f"{documents[0].instance or '-'}:{documents[0].document_id}"
-        ):
-            document_id = documents[0].document_id
-            # the canonical events of this document carry the same correlation id
-            correlation_id = f"{system}:{documents[0].instance or '-'}:{document_id}"
-            message_id = f"{correlation_id}:{digest[:12]}"
-    return RawDocument(message_id, system, document_type, document_id, origin, data, correlation_id)
+        return None
 
 
 @dataclass
