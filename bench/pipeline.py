@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bridge.broker.declare import declare_topology, delete_topology, open_blocking  # noqa: E402
 from bridge.config import Settings  # noqa: E402
+from bridge.redaction import REVEAL_SECRETS  # noqa: E402
 from bridge.runtime import Runtime, topology_for  # noqa: E402
 
 AMQP_URL = os.environ.get("BRIDGE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -269,7 +270,8 @@ def run_bridge(
             ingestor.ingest(docs[start : start + 500])
         feeder.stop()
         config = workdir / "bridge.yaml"
-        config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+        # the child processes need the real URLs: secrets are masked in a plain dump
+        config.write_text(yaml.safe_dump(settings.model_dump(mode="json", context=REVEAL_SECRETS)))
         env = dict(os.environ, BRIDGE_CONFIG=str(config))
         command = [sys.executable, "-m", "bridge.cli", "run", "--no-http", "--workers", str(workers)]
         roles = [["--role", "translate"], ["--role", "deliver"]] if split else [[]]
