@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -18,10 +18,12 @@ from bridge.redaction import redact
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_CONFIG",
+    "config_option",
     "definitions_option",
     "echo_chunks",
     "encoding_option",
     "fail",
+    "load_settings_logged",
     "reported",
     "warning_printer",
 ]
@@ -44,7 +46,25 @@ definitions_option = click.option(
     help="Extra SAP WE60 'parser' definition file or folder (repeatable).",
 )
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Bridge configuration YAML (default $BRIDGE_CONFIG; built-in defaults without one).",
+)
+
 _ECHO_BUFFER = 1 << 16
+
+
+def load_settings_logged(config_path: Path | None) -> Any:
+    """The settings (file, environment), with logging configured as they say."""
+    from bridge.config import load_settings
+    from bridge.observability.logging import configure_logging
+
+    settings = load_settings(config_path)
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
 
 
 def fail(message: str, code: int) -> NoReturn:
