@@ -32,10 +32,6 @@ mappings_option = click.option(
     default=None,
     help="Folder of mapping files (default $BRIDGE_MAPPINGS_DIR or ./mappings).",
 )
-_fail = fail
-_reported = reported
-_warning_printer = warning_printer
-_settings = load_settings_logged
 
 
 class _BridgeGroup(click.Group):
@@ -94,7 +90,7 @@ def translate(
     """
     from bridge.translate import Translator
 
-    with _reported():
+    with reported():
         translator = Translator.create(
             mappings_dir=mappings_dir,
             mapping_name=mapping_name,
@@ -105,10 +101,10 @@ def translate(
     failures = 0
     for path in files:
         try:
-            for line in translator.translate_file(path, on_warning=_warning_printer(path)):
+            for line in translator.translate_file(path, on_warning=warning_printer(path)):
                 click.echo(line)
         except ConfigError as exc:
-            _fail(str(exc), EXIT_CONFIG)
+            fail(str(exc), EXIT_CONFIG)
         except BridgeError as exc:
             failures += 1
             message = str(exc)
@@ -137,11 +133,11 @@ def mapping_test(path: Path | None, mappings_dir: Path | None, verbose: bool) ->
     from bridge.mapping import MappingCatalog
     from bridge.mapping.testing import run_cases
 
-    with _reported():
+    with reported():
         catalog = MappingCatalog.load(mappings_dir)
         results = run_cases(catalog, path)
     if not results:
-        _fail("no mapping test cases found", EXIT_CONFIG)
+        fail("no mapping test cases found", EXIT_CONFIG)
     width = max(len(r.case.id) for r in results)
     for result in results:
         status = "PASS" if result.passed else "FAIL"
@@ -161,7 +157,7 @@ def mapping_lint(mappings_dir: Path | None) -> None:
     """Validate every mapping against the schema; check transforms, lookups and paths exist."""
     from bridge.mapping import MappingCatalog
 
-    with _reported():
+    with reported():
         catalog = MappingCatalog.load(mappings_dir)
     for compiled in catalog:
         click.echo(f"ok  {compiled.name}  {compiled.file}")
@@ -191,7 +187,7 @@ def run(config_path: Path | None, roles: Sequence[str], workers: int, no_http: b
     """Run the bridge: consume, translate and deliver until SIGTERM."""
     from bridge.runtime import ROLES, Runtime, install_signal_handlers, run_processes
 
-    with _reported():
+    with reported():
         settings = load_settings_logged(config_path)
         if workers > 1:
             argv = [*(["--config", str(config_path)] if config_path else []), *(f"--role={r}" for r in roles)]
@@ -280,7 +276,7 @@ def ingest(
     files: list[Path] = []
     for path in paths:
         files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
-    with _reported():
+    with reported():
         settings = load_settings_logged(config_path)
         batches = _ingest_batches(files)
         seconds, setting = settings.broker.ingest_deadline_s, "broker.ingest_deadline_s"
@@ -355,7 +351,7 @@ def topology_declare(config_path: Path | None) -> None:
     from bridge.broker.declare import declare_topology
     from bridge.runtime import topology_for
 
-    with _reported():
+    with reported():
         settings = load_settings_logged(config_path)
         plan = topology_for(settings)
         declare_topology(settings.amqp_url, plan)

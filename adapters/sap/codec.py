@@ -181,15 +181,15 @@ class SapCodec:
         if options:
             self.check_options(**options)
         flat_encoding(encoding)
-        check_size(data, max_bytes, source=origin)
         head = _body_start(data)
-        if head.startswith(b"<"):
+        if head.startswith(b"<"):  # the XML reader checks the size itself
             control, root_name, utf8 = first_control_xml(data, source=origin, max_bytes=max_bytes)
             first = basic_type(control, root_name, idoc_type)
             declared = [idoc_type or t.decode("utf-8", "replace") for t in _XML_IDOCTYP.findall(utf8)]
             count = max(len(_XML_IDOC.findall(utf8)), 1)
             types = tuple(declared) if len(declared) == count else (first,) * count
         elif head.startswith(b"EDI_DC"):
+            check_size(data, max_bytes, source=origin)
             controls = read_controls_flat(data, source=origin, encoding=encoding)
             control = controls[0]
             types = tuple(idoc_type or c.get("IDOCTYP", "") for c in controls)

@@ -71,6 +71,11 @@ def mixed_content_error(element: etree._Element, name: str, source: str | None) 
 
 
 def control_fields(element: etree._Element, source: str | None) -> dict[str, str]:
+    """The control record's fields; it holds text fields only.
+
+    Raises:
+        DecodeError: text beside the fields, or a field holding elements (names it).
+    """
     fields: dict[str, str] = {}
     if has_text(element.text):
         raise mixed_content_error(element, CONTROL_SEGMENT, source)
@@ -78,15 +83,16 @@ def control_fields(element: etree._Element, source: str | None) -> dict[str, str
         name = element_name(child.tag)
         if not name:
             continue
-        if len(child) or has_text(child.tail):
-            bad, bad_name = (child, name) if len(child) else (element, CONTROL_SEGMENT)
-            if len(child) and not has_text(child.text) and not any(has_text(c.tail) for c in child):
-                raise IDocError(
-                    f"control record field <{name}> at line {child.sourceline} holds elements: "
-                    "an EDI_DC40 field holds only text; refused",
-                    source=source,
-                )
-            raise mixed_content_error(bad, bad_name, source)
+        if has_text(child.tail):
+            raise mixed_content_error(element, CONTROL_SEGMENT, source)
+        if len(child):
+            if has_text(child.text) or any(has_text(c.tail) for c in child):
+                raise mixed_content_error(child, name, source)
+            raise IDocError(
+                f"control record field <{name}> at line {child.sourceline} holds elements: "
+                "an EDI_DC40 field holds only text; refused",
+                source=source,
+            )
         text = child.text
         if text:
             value = text.rstrip()

@@ -17,7 +17,7 @@ the failure counts as permanent, so a deficit that never clears still reaches a 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,8 +221,3 @@ class ErrorTable:
                 )
             )
         return ErrorTable(self.system, (*added, *self.rules), self.default)
-
-
-def rows_with_examples(table: ErrorTable) -> Sequence[ErrorRule]:
-    """The rows that carry an example (every shipped row should)."""
-    return [rule for rule in table.rules if rule.example is not None]

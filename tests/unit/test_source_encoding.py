@@ -11,7 +11,7 @@ from bridge.cli import EXIT_CONFIG, main
 from bridge.codecs import codec_for
 from bridge.config import load_settings
 from bridge.errors import ConfigError, DecodeError
-from bridge.runtime import codec_options
+from bridge.source_options import codec_options
 
 ROOT = Path(__file__).resolve().parents[2]
 GBK_FILE = ROOT / "tests" / "data" / "hostile" / "flat" / "gbk_chinese_texts.txt"

@@ -8,7 +8,7 @@ import pytest
 
 from bridge.config import load_settings
 from bridge.mapping import MappingCatalog
-from bridge.runtime import load_catalog, source_timezones
+from bridge.source_options import load_catalog, source_timezones
 from bridge.translate import Translator
 
 ROOT = Path(__file__).resolve().parents[2]
