@@ -15,11 +15,12 @@ the error table join as the runtime grows into them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.adapter.errors import ErrorTable
+from bridge.adapter.sink import SinkContext
 from bridge.document import Codec
 
 if TYPE_CHECKING:
@@ -58,6 +59,12 @@ class Adapter:
             errors name the key) and turns them into codec options.
         errors: what each failure of the system means (transient, permanent, configuration);
             integrators put rows of their own in front (:meth:`ErrorTable.with_overrides`).
+        route_settings: validates a route's own keys (``path`` of a file route, a SAP target's
+            URL and services) when the route's ``sink`` names this adapter.
+        sink: builds the sink of one route (:mod:`bridge.adapter.sink`).
+        sources: builds the receivers and watchers of one source system (``sources.<system>``):
+            ``sources(system, settings, context) -> [Source]`` (:mod:`bridge.adapter.source`).
+        simulator: ``bridge simulate <name>``: the system played for demos and tests.
     """
 
     name: str
@@ -67,3 +74,7 @@ class Adapter:
     commands: tuple[click.Command, ...] = ()
     errors: ErrorTable | None = None
     source_settings: type[SourceSettingsModel] | None = None
+    route_settings: type[Any] | None = None
+    sink: Callable[[SinkContext], Any] | None = None
+    sources: Callable[..., Sequence[Any]] | None = None
+    simulator: click.Command | None = None

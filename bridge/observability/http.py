@@ -1,4 +1,6 @@
-"""The operator's HTTP endpoint: ``/metrics``, ``/healthz`` (liveness), ``/readyz`` (readiness).
+"""The bridge's HTTP port: ``/metrics``, ``/healthz`` (liveness), ``/readyz`` (readiness), and
+the receivers' routes (``POST /api/v1/feedback``, ``POST /api/v1/sap/idoc``, see
+:mod:`bridge.receivers`).
 
 ``/readyz`` runs each readiness check (``{"broker": ping_broker, "database": ledger.ping}``), each
 in its own daemon thread with a short timeout, so a hung dependency cannot hang the probe. A check
@@ -10,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bridge.observability.metrics import Metrics, metrics_payload
+from bridge.receivers.request import BodyError, HttpRequest, HttpResponse, Route
 from bridge.redaction import redact
 
 __all__ = ["CHECK_TIMEOUT_S", "HealthServer", "run_checks"]
@@ -62,6 +65,7 @@ class HealthServer:
         metrics_payload: returns ``(body, content_type)`` for /metrics.
         metrics: when given, ``bridge_up{component}`` follows the readiness results.
         check_timeout: seconds each readiness check may take.
+        routes: the receivers served besides the operator's endpoints.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class HealthServer:
         *,
         metrics: Metrics | None = None,
         check_timeout: float = CHECK_TIMEOUT_S,
+        routes: Sequence[Route] = (),
     ) -> None:
         self.host = host
         self._port = port
@@ -80,6 +85,7 @@ class HealthServer:
         self.metrics_payload = metrics_payload
         self.metrics = metrics
         self.check_timeout = check_timeout
+        self.routes = {(route.method.upper(), route.path): route for route in routes}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -128,8 +134,59 @@ class HealthServer:
 
 def _handler_for(server: HealthServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self._route("POST")
+
+        def do_PUT(self) -> None:
+            self._route("PUT")
+
+        def _route(self, method: str) -> None:
+            path, _, query = self.path.partition("?")
+            route = server.routes.get((method, path))
+            if route is None:
+                known = sorted({p for m, p in server.routes if p == path})
+                status = 405 if known else 404
+                self.close_connection = True
+                self._json(
+                    status,
+                    {"status": "not found" if status == 404 else "method not allowed", "path": redact(path)},
+                )
+                return
+            request = HttpRequest(
+                method,
+                path,
+                query,
+                {name.lower(): value for name, value in self.headers.items()},
+                self.rfile,  # type: ignore[arg-type]
+                self.address_string(),
+            )
+            try:
+                response = route.handler(request)
+            except BodyError as exc:
+                response = HttpResponse.error(exc.status, exc.reason)
+                self.close_connection = True  # the unread body must not be taken for a request
+            except Exception as exc:
+                _log.exception("receiver %s %s failed", method, path)
+                response = HttpResponse.error(500, redact(f"{type(exc).__name__}: {exc}"))
+                self.close_connection = True
+            if response.status >= 400:
+                self.close_connection = True  # the body may be unread: never parse it as a request
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(response.body)
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
+            if (("GET", path)) in server.routes:
+                self._route("GET")
+                return
             try:
                 if path == "/metrics":
                     body, content_type = server.metrics_payload()
