@@ -31,6 +31,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from bridge.config_env import interpolate
 from bridge.errors import ConfigError, MappingDefinitionError
 from bridge.mapping.yaml_source import load_yaml_file
 from bridge.redaction import MASK, Secret, SecretUrl, is_secret_key, redact, redact_data
@@ -43,6 +44,7 @@ __all__ = [
     "RouteSettings",
     "Settings",
     "SourceSettings",
+    "adapter_route_settings",
     "adapter_source_settings",
     "load_settings",
     "parse_duration",
@@ -232,29 +234,35 @@ class RouteSettings(BaseModel):
 
     Attributes:
         name: unique identifier ([a-z0-9_-]+), also the ``target`` metric label.
-        sink: ``mes`` (publish to the MES exchange) or ``file`` (write JSON lines to ``path``).
+        sink: the adapter that delivers: ``mes`` (publish to the MES exchange), ``file`` (write
+            JSON lines to ``path``), ``sap`` (post to SAP), or any installed adapter with a sink.
         events: AMQP topic patterns over event names, e.g. ``order.*``, ``#``, ``lot.status_changed``.
-        path: output file of a ``file`` sink; not allowed for other sinks.
+        sites: deliver only events of these plants (canonical ``site``; a report's site is its
+            order's, from the ledger): how a plant's feedback reaches its own ERP. Empty: all.
         enabled: a disabled route is kept in the file but receives nothing.
+
+    Any other key belongs to the sink's adapter, which validates it (a file route's ``path``, a
+    SAP route's ``url`` and services); see :attr:`options`.
     """
 
-    model_config = _MODEL
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
-    sink: Literal["mes", "file"]
+    sink: str = Field(pattern=r"^[a-z0-9_-]+$")
     events: tuple[TopicPattern, ...] = Field(min_length=1)
-    path: Path | None = Field(None, validate_default=True)
+    sites: tuple[str, ...] = ()
     enabled: bool = True
 
-    @field_validator("path")
-    @classmethod
-    def _path_matches_sink(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        sink = info.data.get("sink")
-        if sink == "file" and value is None:
-            raise ValueError("a file sink needs a path")
-        if sink is not None and sink != "file" and value is not None:
-            raise ValueError(f"only file sinks take a path (sink is {sink!r})")
-        return value
+    @property
+    def options(self) -> dict[str, Any]:
+        """The adapter's keys of this route, as given."""
+        return dict(self.model_extra or {})
+
+    @property
+    def path(self) -> Path | None:
+        """A file route's output path (kept for callers of the former field)."""
+        value = self.options.get("path")
+        return Path(value) if value is not None else None
 
 
 _DEFAULT_ROUTES = (RouteSettings(name="mes", sink="mes", events=("#",)),)
@@ -409,7 +417,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     file_data: Any = {}
     if path is not None:
         file_data = _read_file(Path(path))
-    data = _plain(file_data)
+    data = interpolate(_plain(file_data), env)
     origins: dict[tuple[Any, ...], str] = {}
     for var, loc in ENV_OVERRIDES.items():
         found = _env_value(env, var)
@@ -429,9 +437,43 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             for error in exc.errors():
                 located = {**error, "loc": ("sources", system, *error["loc"])}
                 problems.append(_describe(located, file_data, origins, path))
+    for index, route in enumerate(settings.routes):
+        try:
+            adapter_route_settings(route)
+        except pydantic.ValidationError as exc:
+            for error in exc.errors():
+                located = {**error, "loc": ("routes", index, *error["loc"])}
+                problems.append(_describe(located, file_data, origins, path))
+        except ConfigError as exc:
+            where = _origin(("routes", index, "sink"), file_data, origins, path)
+            problems.append(redact(f"routes[{index}].sink = {route.sink!r} ({where}): {exc}"))
     if problems:
         _raise_invalid(problems)
     return settings
+
+
+def adapter_route_settings(route: RouteSettings) -> Any:
+    """The sink adapter's own model of the route's keys (None when it takes none and none are given).
+
+    Raises:
+        pydantic.ValidationError: the adapter refuses a key or a value.
+        ConfigError: no adapter of that name, one without a sink, or keys for an adapter that takes none.
+    """
+    from bridge.adapter import adapter_for, adapters
+
+    try:
+        adapter = adapter_for(route.sink)
+    except ConfigError:
+        known = sorted(name for name, a in adapters().items() if a.sink is not None)
+        raise ConfigError(f"sink {route.sink!r} is not an installed adapter with a sink (sinks: {', '.join(known)})") from None
+    if adapter.sink is None:
+        raise ConfigError(f"adapter {route.sink} has no sink")
+    options = route.options
+    if adapter.route_settings is None:
+        if options:
+            raise ConfigError(f"sink {route.sink} takes no setting but name, sink, events, sites, enabled (got: {', '.join(sorted(options))})")
+        return None
+    return adapter.route_settings.model_validate(options)
 
 
 def _raise_invalid(problems: list[str]) -> NoReturn:

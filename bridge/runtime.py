@@ -30,7 +30,7 @@ from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
-from bridge.sinks import FileSink, MesSink
+from bridge.pipeline.remote_deliver import RemoteDeliverStage
 from bridge.source_options import codec_options, load_catalog
 
 __all__ = [
@@ -84,6 +84,9 @@ class Runtime:
     threads: list[threading.Thread] = field(default_factory=list)
     health: Any = None
     stopped: threading.Event = field(default_factory=threading.Event)
+    sinks: list[Any] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)
+    routes: list[Any] = field(default_factory=list)
     dead_letter_poll: float = field(default_factory=lambda: float(os.environ.get("BRIDGE_DLQ_POLL_S", "15")))
 
     def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
@@ -128,13 +131,16 @@ class Runtime:
         policy = RetryPolicy(
             names, tiers=settings.broker.retry_tiers, in_process_attempts=settings.broker.in_process_attempts
         )
-        deliverers = []
+        deliverers, remote_stages = [], []
         if "deliver" in self.roles:
             for route in active_routes(settings):
-                sink = self._sink(route, names)
-                stage = DeliverStage(
-                    route.name, names.deliver_queue(route.name), sink, self.ledger, metrics=self.metrics
-                )
+                sink = self._sink(route, names, catalog)
+                queue = names.deliver_queue(route.name)
+                if getattr(sink, "mode", "transactional") == "remote":
+                    # never in translate's hands: a remote call takes long, it gets its own queue
+                    remote_stages.append(RemoteDeliverStage(route.name, queue, sink, self.ledger, metrics=self.metrics))
+                    continue
+                stage = DeliverStage(route.name, queue, sink, self.ledger, metrics=self.metrics)
                 deliverers.append(DirectRoute(tuple(route.events), stage))
         if "translate" in self.roles:
             direct = DirectDelivery(deliverers) if deliverers and settings.broker.direct_delivery else None
@@ -150,6 +156,10 @@ class Runtime:
             self._add_worker(stage, policy)
         for deliverer in deliverers:  # also when delivering directly: retries and replays come this way
             self._add_worker(deliverer.stage, policy)
+        for remote in remote_stages:
+            self._add_worker(remote, policy)
+        if "ingest" in self.roles:
+            self._start_sources(policy)
         if serve_http and settings.http_port:
             self._serve_http()
         for worker in self.workers:
@@ -170,15 +180,59 @@ class Runtime:
         assert self.connection is not None
         return self.connection.channel(prefetch=prefetch, name=name)
 
-    def _sink(self, route: Any, names: Names) -> Any:
-        if route.sink == "mes":
-            return MesSink(
+    def _sink(self, route: Any, names: Names, catalog: Any) -> Any:
+        from bridge.adapter import adapter_for
+        from bridge.adapter.sink import SinkContext
+        from bridge.config import adapter_route_settings
+
+        adapter = adapter_for(route.sink)
+        assert adapter.sink is not None  # checked when the settings were loaded
+        sink = adapter.sink(
+            SinkContext(
                 route.name,
-                self._channel(f"sink-{route.name}", None),
-                names.mes_exchange,
+                adapter_route_settings(route),
+                channel=lambda name: self._channel(name, None),
+                mes_exchange=names.mes_exchange,
                 confirm_timeout=self.settings.broker.confirm_timeout_s,
+                catalog=catalog,
             )
-        return FileSink(route.name, route.path)
+        )
+        self.sinks.append(sink)
+        return sink
+
+    def _start_sources(self, policy: RetryPolicy) -> None:
+        """The receivers and watchers of every source system whose adapter has them."""
+        from bridge.adapter import adapter_for
+        from bridge.adapter.source import SourceContext
+        from bridge.config import adapter_source_settings
+
+        for system, source_settings in self.settings.sources.items():
+            adapter = adapter_for(system)
+            if adapter.sources is None:
+                continue
+            ingestor = self.ingestor()
+
+            def ingest(items: Any, _ingestor: Ingestor = ingestor, _system: str = system) -> Any:
+                return _ingestor.ingest(_ingestor.prepare(list(items), _system))
+
+            context = SourceContext(
+                system,
+                adapter_source_settings(system, source_settings),
+                ingest,
+                codec=codec_for(system),
+                codec_options=codec_options(self.settings).get(system, {}),
+                already_ingested=self.ledger_ingested,
+            )
+            for source in adapter.sources(context):
+                self.sources.append(source)
+                self.routes.extend(source.routes)
+        for source in self.sources:
+            source.start()
+
+    def ledger_ingested(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of the message ids the ledger journaled as ingested (a file port's restart)."""
+        statuses = self.ledger.statuses(list(message_ids), "ingest")
+        return {message_id for message_id, status in statuses.items() if status}
 
     def _add_worker(self, stage: Any, policy: RetryPolicy) -> None:
         broker = self.settings.broker
@@ -233,6 +287,7 @@ class Runtime:
             self.settings.http_port,
             readiness={"broker": broker_check(self.connection), "database": self.ledger.ping},
             metrics=self.metrics,
+            routes=self.routes,
             **({"metrics_payload": self.metrics.payload} if self.metrics is not None else {}),
         )
         self.health.start()
@@ -247,8 +302,14 @@ class Runtime:
             worker.stop()
         for thread in self.threads:
             thread.join(timeout)
+        for source in self.sources:
+            source.stop()
         if self.health is not None:
             self.health.stop()
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
         if self.connection is not None:
             self.connection.close()
         if self.ledger is not None:

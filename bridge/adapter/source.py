@@ -35,6 +35,8 @@ class SourceContext:
         publish: ``publish(OutMessage)`` on a confirmed channel, for sources that answer on
             the broker (e.g. a status back to the ERP).
         env: the environment secrets are read from.
+        already_ingested: ``already_ingested(message_ids) -> set``: those the ledger journaled as
+            ingested (a watcher restarting after a crash publishes nothing twice).
     """
 
     system: str
@@ -44,6 +46,7 @@ class SourceContext:
     codec_options: Mapping[str, Any] = field(default_factory=dict)
     publish: Callable[..., Any] | None = None
     env: Mapping[str, str] | None = None
+    already_ingested: Callable[[Sequence[str]], set[str]] | None = None
 
 
 class Source(Protocol):

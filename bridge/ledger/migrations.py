@@ -29,7 +29,9 @@ from bridge.ledger.models import (
     IdempotencyKeyRow,
     JournalRow,
     LedgerBase,
+    OrderFactRow,
     RawArchiveRow,
+    RemoteCallRow,
     SchemaVersionRow,
     SinkStateRow,
     table_of,
@@ -67,9 +69,14 @@ def _create_v2(conn: Connection) -> None:
     LedgerBase.metadata.create_all(conn, tables=[table_of(SinkStateRow)], checkfirst=True)
 
 
+def _create_v3(conn: Connection) -> None:
+    LedgerBase.metadata.create_all(conn, tables=[table_of(RemoteCallRow), table_of(OrderFactRow)], checkfirst=True)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "journal, raw archive, idempotency keys, applied versions", _create_v1),
     Migration(2, "sink state (a file sink's committed offset)", _create_v2),
+    Migration(3, "remote calls (attempts and acknowledgements of ERP postings), order facts", _create_v3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -30,7 +30,9 @@ __all__ = [
     "IdempotencyKeyRow",
     "JournalRow",
     "LedgerBase",
+    "OrderFactRow",
     "RawArchiveRow",
+    "RemoteCallRow",
     "SchemaVersionRow",
     "UtcDateTime",
     "table_of",
@@ -166,6 +168,40 @@ class SinkStateRow(LedgerBase):
 
     target: Mapped[str] = mapped_column(String(100), primary_key=True)
     state: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RemoteCallRow(LedgerBase):
+    """One call to a remote target (an ERP posting), recorded before it is made.
+
+    ``state`` is ``in_flight`` from before the call until its acknowledgement is recorded
+    (``done``) or the target refused it (``failed``). A call found ``in_flight`` when its event
+    comes again is in doubt: the target may have posted it. Added in schema version 3.
+    """
+
+    __tablename__ = "bridge_remote_calls"
+
+    target: Mapped[str] = mapped_column(String(100), primary_key=True)
+    call_key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(500))
+    operation: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledgement: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OrderFactRow(LedgerBase):
+    """What the bridge delivered about an order (plant, material, storage locations), so that
+    feedback naming only the order can be completed. Added in schema version 3."""
+
+    __tablename__ = "bridge_order_facts"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    facts: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 

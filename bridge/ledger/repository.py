@@ -32,6 +32,7 @@ from sqlalchemy.exc import (
 from bridge.ledger import migrations, sink_state
 from bridge.ledger.engine import DEFAULT_BUSY_TIMEOUT_S, _create_engine, _database_errors, _require_current
 from bridge.ledger.records import Decision, DeliveryItem, JournalEntry, JournalStatus, RawRecord, delivery_key
+from bridge.ledger.remote_calls import RemoteCallLedger
 from bridge.ledger.statements import (
     _DELIVERY_RANK,
     _DELIVERY_STATUS,
@@ -142,6 +143,11 @@ class Ledger:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @property
+    def remote(self) -> RemoteCallLedger:
+        """The remote calls and order facts (:mod:`bridge.ledger.remote_calls`)."""
+        return RemoteCallLedger(self)
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raise :class:`TransientError` when the database does not answer."""

@@ -22,7 +22,7 @@ from typing import Any
 from bridge.broker.confirms import UnroutableError
 from bridge.broker.messages import Delivery, Headers
 from bridge.canonical.keys import business_key
-from bridge.errors import DecodeError, TransientError
+from bridge.errors import BridgeError, DecodeError, TransientError
 from bridge.pipeline.outcome import Outcome
 from bridge.pipeline.unroutable import UnroutableEvents
 from bridge.sinks.base import SinkEvent
@@ -30,7 +30,7 @@ from bridge.sinks.base import SinkEvent
 __all__ = ["DeliverStage"]
 
 
-def _event(delivery: Delivery) -> SinkEvent:
+def event_from_delivery(delivery: Delivery) -> SinkEvent:
     """The event from the bridge's own headers; the body is parsed only when they are missing."""
     entity = delivery.header(Headers.ENTITY)
     event = delivery.header(Headers.EVENT)
@@ -57,7 +57,7 @@ def _event(delivery: Delivery) -> SinkEvent:
     )
 
 
-def _business_key(delivery: Delivery, event: SinkEvent) -> str:
+def business_key_of(delivery: Delivery, event: SinkEvent) -> str:
     key = delivery.header(Headers.BUSINESS_KEY)
     return str(key) if key is not None else business_key(event.envelope)
 
@@ -69,6 +69,33 @@ def _event_name(item: Any) -> str:
 
 
 log = logging.getLogger(__name__)
+
+
+def order_facts(payload: Any) -> dict[str, Any]:
+    """What feedback about an order needs from it: plant, material, components' storage locations."""
+    components = {
+        str(c["material_id"]): {k: c[k] for k in ("site", "storage_location") if c.get(k)}
+        for c in payload.get("components") or ()
+        if isinstance(c, dict) and c.get("material_id")
+    }
+    facts = {k: payload[k] for k in ("site", "material_id", "order_type") if payload.get(k)}
+    return {**facts, "components": components}
+
+
+def remember_orders(ledger: Any, items: Sequence[Any]) -> None:
+    """Keep the facts of the orders just delivered (a report names no plant; see :mod:`bridge.ledger.remote_calls`)."""
+    facts = {}
+    for item in items:
+        if item.entity != "order":
+            continue
+        payload = item.payload.envelope.get("payload") if isinstance(item.payload, SinkEvent) else None
+        if isinstance(payload, dict) and payload.get("order_id"):
+            facts[str(payload["order_id"])] = (item.message_id, order_facts(payload))
+    if facts:
+        try:
+            ledger.remote.remember_orders(facts)
+        except BridgeError as exc:  # the delivery stands; feedback then falls back to configuration
+            log.warning("could not keep the facts of %d order(s): %s", len(facts), exc)
 
 
 class DeliverStage:
@@ -91,7 +118,7 @@ class DeliverStage:
         items, positions = [], []
         for position, delivery in enumerate(batch):
             try:
-                event = _event(delivery)
+                event = event_from_delivery(delivery)
             except (ValueError, KeyError, TypeError) as exc:
                 outcomes[position] = Outcome.dead_letter(
                     DecodeError(f"not a canonical envelope: {exc}", source=delivery.message_id)
@@ -99,7 +126,7 @@ class DeliverStage:
                 continue
             items.append(
                 DeliveryItem(
-                    event.message_id, event.entity, _business_key(delivery, event), event.version, event
+                    event.message_id, event.entity, business_key_of(delivery, event), event.version, event
                 )
             )
             positions.append(position)
@@ -161,6 +188,7 @@ class DeliverStage:
         self.unroutable.delivered(
             _event_name(item) for item, decision in zip(items, decisions, strict=True) if decision == "applied"
         )
+        remember_orders(self.ledger, [item for item, d in zip(items, decisions, strict=True) if d == "applied"])
         if self.metrics is not None:
             counts = Counter(
                 (str(decision), item.entity) for item, decision in zip(items, decisions, strict=True)

@@ -1,7 +1,6 @@
-"""Sinks: where the deliver stage writes canonical events (MES over AMQP, files for trials)."""
+"""What every sink shares: the event the deliver stage hands over (the sinks themselves live in
+their adapters: ``adapters/mes/sink.py``, ``adapters/file/sink.py``, ``adapters/sap/sink.py``)."""
 
-from bridge.sinks.base import Sink
-from bridge.sinks.file import FileSink
-from bridge.sinks.mes import MesSink
+from bridge.sinks.base import Sink, SinkEvent
 
-__all__ = ["FileSink", "MesSink", "Sink"]
+__all__ = ["Sink", "SinkEvent"]

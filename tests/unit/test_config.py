@@ -171,14 +171,26 @@ INVALID = [
     pytest.param(
         "routes:\n  - name: audit\n    sink: file\n    events: ['#']\n",
         {},
-        ["routes[0].path is not set", "file sink needs a path", "bridge.yaml:2"],
+        ["routes[0].path is not set", "required", "bridge.yaml:2"],
         id="file-sink-without-path",
     ),
     pytest.param(
         "routes:\n  - {name: mes, sink: mes, events: ['#'], path: out.jsonl}\n",
         {},
-        ["routes[0].path = 'out.jsonl'", "only file sinks"],
+        ["routes[0].sink = 'mes'", "sink mes takes no setting but", "got: path"],
         id="path-on-mes-sink",
+    ),
+    pytest.param(
+        "routes:\n  - {name: x, sink: kingdee, events: ['#']}\n",
+        {},
+        ["routes[0].sink = 'kingdee'", "bridge.yaml:2", "sink 'kingdee' is not an installed adapter with a sink", "file, mes"],
+        id="unknown-sink-adapter",
+    ),
+    pytest.param(
+        "routes:\n  - {name: x, sink: file, events: ['#'], path: '${NO_SUCH_VAR}'}\n",
+        {},
+        ["routes[0].path", "${NO_SUCH_VAR} is not set", "NO_SUCH_VAR_FILE"],
+        id="unset-variable",
     ),
     pytest.param(
         "routes:\n  - {name: mes, sink: mes, events: ['order.*', 'order.**']}\n",
@@ -364,7 +376,7 @@ def test_redacted_settings_hide_passwords_and_keep_everything_else():
     assert data["amqp_url"] == "amqp://bridge:***@rabbit:5672/%2F"
     assert data["database_url"] == "postgresql+psycopg://bridge:***@db:5432/bridge"
     assert data["broker"]["retry_tiers"] == [5.0, 30.0, 300.0, 1800.0]
-    assert data["routes"] == [{"name": "mes", "sink": "mes", "events": ["#"], "path": None, "enabled": True}]
+    assert data["routes"] == [{"name": "mes", "sink": "mes", "events": ["#"], "sites": [], "enabled": True}]
     for text in (str(data), repr(settings), str(settings)):
         assert "s3cret" not in text
         assert "pg-pw" not in text
@@ -548,3 +560,22 @@ def test_values_of_settings_named_like_secrets_are_masked_by_name(tmp_path, yaml
     assert expected in message
     for secret in ("hunter2-x", "tok-12345", "list-secret"):
         assert secret not in message
+
+
+def test_variables_in_the_file_come_from_the_environment_or_a_secret_file(tmp_path):
+    secret = tmp_path / "out-name"
+    secret.write_text("from-file.jsonl\n")
+    path = write(
+        tmp_path,
+        "routes:\n  - {name: a, sink: file, events: ['#'], path: '${OUT_DIR}/${OUT_NAME}'}\n"
+        "  - {name: b, sink: file, events: ['#'], path: '${MISSING:-fallback.jsonl}'}\n"
+        "  - {name: c, sink: file, events: ['#'], path: 'cost-$${literal}'}\n",
+    )
+    settings = load_settings(path, env={"OUT_DIR": "/data", "OUT_NAME_FILE": str(secret)})
+    assert [str(r.path) for r in settings.routes] == ["/data/from-file.jsonl", "fallback.jsonl", "cost-${literal}"]
+
+
+def test_a_variable_set_twice_is_refused(tmp_path):
+    path = write(tmp_path, "routes:\n  - {name: a, sink: file, events: ['#'], path: '${P}'}\n")
+    with pytest.raises(ConfigError, match=r"routes\[0\]\.path: set P or P_FILE, not both"):
+        load_settings(path, env={"P": "x", "P_FILE": "/nope"})

@@ -506,7 +506,7 @@ def test_the_file_sink_drops_an_uncommitted_tail_so_each_event_is_written_once(
 ) -> None:
     import json
 
-    from bridge.sinks.file import FileSink
+    from adapters.file.sink import FileSink
 
     sink = FileSink("files", tmp_path / "out.jsonl")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from adapters.mes.sink import MesSink
 from bridge.broker import Headers, Names, build_topology
 from bridge.broker.stub import StubBroker
 from bridge.codecs import codec_for
@@ -15,7 +16,6 @@ from bridge.ledger import Ledger
 from bridge.mapping import MappingCatalog
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
-from bridge.sinks import MesSink
 
 from ..conftest import MAPPINGS
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.mes.sink import MesSink
 from bridge.broker import Headers, Names, build_topology
 from bridge.broker.confirms import PublishError, UnroutableError
 from bridge.broker.stub import StubBroker
@@ -26,7 +27,6 @@ from bridge.ledger import DeliveryItem, Ledger, RawRecord
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
 from bridge.pipeline.unroutable import UnroutableEvents
-from bridge.sinks import MesSink
 from bridge.sinks.base import SinkEvent
 
 from .test_pipeline_stub import CASES, CATALOG, Route

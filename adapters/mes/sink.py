@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bridge.adapter.sink import SinkContext
 from bridge.broker.confirms import PublishError
 from bridge.broker.messages import Headers, OutMessage
 from bridge.sinks.base import SinkItem, event_of
 
-__all__ = ["MesSink"]
+__all__ = ["MesSink", "make_mes_sink"]
 
 
 class MesSink:
@@ -66,3 +67,14 @@ class MesSink:
 
     def close(self) -> None:
         """Nothing to release: the channel belongs to the process's connection."""
+
+
+def make_mes_sink(context: SinkContext) -> MesSink:
+    """The sink of one MES route: a confirmed channel of the process's connection."""
+    assert context.channel is not None, "the MES sink publishes: the runtime gives it a channel"
+    return MesSink(
+        context.route,
+        context.channel(f"sink-{context.route}"),
+        context.mes_exchange,
+        confirm_timeout=context.confirm_timeout,
+    )

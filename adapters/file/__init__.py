@@ -1,0 +1,1 @@
+"""The file adapter: canonical events as JSON lines in a file, exactly once (for trials)."""

@@ -1,0 +1,207 @@
+"""Remote calls and order facts in the ledger: the bookkeeping behind exactly-once ERP postings.
+
+A remote sink's call is recorded ``in_flight`` in a committed transaction *before* it is made,
+and its acknowledgement (the documents the target made) in another one after. Between the two,
+no transaction is open: a 30-second BAPI call holds no lock. When the process is killed between
+the target's reply and the second commit, the row stays ``in_flight``, and the next attempt
+knows the call is in doubt and must be looked up at the target before it is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bridge.adapter.sink import Acknowledgement
+from bridge.ledger.engine import _database_errors
+from bridge.ledger.models import AppliedVersionRow, IdempotencyKeyRow, OrderFactRow, RemoteCallRow, table_of
+
+__all__ = ["CallState", "RemoteCallLedger", "StartedCall"]
+
+_CALLS = table_of(RemoteCallRow)
+_FACTS = table_of(OrderFactRow)
+_KEYS = table_of(IdempotencyKeyRow)
+_VERSIONS = table_of(AppliedVersionRow)
+
+
+class CallState(StrEnum):
+    """Where a call stands when an attempt starts."""
+
+    NEW = "new"  # never tried: send it
+    IN_DOUBT = "in_doubt"  # tried before, outcome unknown: look it up first
+    DONE = "done"  # settled: its acknowledgement is known
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    """The outcome of :meth:`RemoteCallLedger.start`."""
+
+    state: CallState
+    attempts: int
+    acknowledgement: Acknowledgement | None = None
+
+
+def _insert(conn: Any, table: Any) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RemoteCallLedger:
+    """The remote-call and order-fact tables of one :class:`~bridge.ledger.Ledger`."""
+
+    def __init__(self, ledger: Any) -> None:
+        self._ledger = ledger
+
+    def start(self, target: str, call_key: str, *, message_id: str, operation: str) -> StartedCall:
+        """Record an attempt of the call (committed before the call is made).
+
+        Returns NEW for a call never tried, IN_DOUBT for one tried before whose outcome was not
+        recorded (in flight, or refused last time), DONE with the acknowledgement for a settled
+        one.
+
+        Raises:
+            TransientError: the database is unavailable (the call is not made).
+        """
+        now = _now()
+        action = f"start call {call_key} to {target}"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            created = conn.execute(
+                _insert(conn, _CALLS)
+                .values(
+                    target=target,
+                    call_key=call_key,
+                    message_id=message_id,
+                    operation=operation,
+                    state="in_flight",
+                    attempts=1,
+                    started_at=now,
+                )
+                .on_conflict_do_nothing()
+            ).rowcount
+            if created:
+                return StartedCall(CallState.NEW, 1)
+            query = select(_CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement).where(
+                _CALLS.c.target == target, _CALLS.c.call_key == call_key
+            )
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).one()
+            if row.state == "done":
+                return StartedCall(
+                    CallState.DONE, row.attempts, Acknowledgement.from_dict(json.loads(row.acknowledgement))
+                )
+            attempts = row.attempts + 1
+            conn.execute(
+                update(_CALLS)
+                .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
+                .values(state="in_flight", attempts=attempts, started_at=now, message_id=message_id)
+            )
+            return StartedCall(CallState.IN_DOUBT, attempts)
+
+    def settle(self, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:
+        """Record the call's acknowledgement: it is done, never to be sent again."""
+        action = f"settle call {call_key} to {target}"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            conn.execute(
+                update(_CALLS)
+                .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
+                .values(
+                    state="done",
+                    acknowledgement=json.dumps(acknowledgement.as_dict(), ensure_ascii=False),
+                    error=None,
+                    settled_at=_now(),
+                )
+            )
+
+    def refused(self, target: str, call_key: str, error: str) -> None:
+        """Record that the target refused the call for good (a replay looks it up first)."""
+        action = f"record refusal of {call_key}"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            conn.execute(
+                update(_CALLS)
+                .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key, _CALLS.c.state != "done")
+                .values(state="failed", error=error[:4000], settled_at=_now())
+            )
+
+    def acknowledgement(self, target: str, call_key: str) -> Acknowledgement | None:
+        """The recorded acknowledgement of a settled call (None otherwise)."""
+        action = f"read call {call_key}"
+        with self._ledger._transaction(action) as conn, _database_errors(action):
+            text = conn.execute(
+                select(_CALLS.c.acknowledgement).where(
+                    _CALLS.c.target == target, _CALLS.c.call_key == call_key, _CALLS.c.state == "done"
+                )
+            ).scalar_one_or_none()
+        return Acknowledgement.from_dict(json.loads(text)) if text else None
+
+    def calls(self, target: str, message_id: str | None = None) -> list[dict[str, Any]]:
+        """The recorded calls of a target (of one message), oldest first: for operators and tests."""
+        query = select(_CALLS).where(_CALLS.c.target == target).order_by(_CALLS.c.started_at)
+        if message_id is not None:
+            query = query.where(_CALLS.c.message_id == message_id)
+        action = f"list calls to {target}"
+        with self._ledger._transaction(action) as conn, _database_errors(action):
+            rows = conn.execute(query).mappings().all()
+        return [
+            {
+                **dict(row),
+                "acknowledgement": json.loads(row["acknowledgement"]) if row["acknowledgement"] else None,
+            }
+            for row in rows
+        ]
+
+    def already(self, target: str, key: str, entity: str, business_key: str, version: str) -> str | None:
+        """``"duplicate"`` when ``key`` was delivered to ``target``, ``"stale"`` when the target
+        has a newer version of the business object, else None (read only: nothing is claimed)."""
+        from bridge.ledger.versions import is_older
+
+        action = f"check {key} at {target}"
+        with self._ledger._transaction(action) as conn, _database_errors(action):
+            if conn.execute(select(_KEYS.c.key).where(_KEYS.c.target == target, _KEYS.c.key == key)).first():
+                return "duplicate"
+            current = conn.execute(
+                select(_VERSIONS.c.version).where(
+                    _VERSIONS.c.target == target,
+                    _VERSIONS.c.entity == entity,
+                    _VERSIONS.c.business_key == business_key,
+                )
+            ).scalar_one_or_none()
+        return "stale" if current is not None and is_older(version, current) else None
+
+    def remember_orders(self, facts: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        """Store ``{order_id: (message_id, facts)}`` (the newest delivery wins)."""
+        if not facts:
+            return
+        now = _now()
+        action = "remember orders"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            for order_id, (message_id, data) in sorted(facts.items()):
+                values = {
+                    "facts": json.dumps(dict(data), ensure_ascii=False),
+                    "message_id": message_id,
+                    "updated_at": now,
+                }
+                conn.execute(
+                    _insert(conn, _FACTS)
+                    .values(order_id=order_id, **values)
+                    .on_conflict_do_update(index_elements=["order_id"], set_=values)
+                )
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        """The facts of an order the bridge delivered (None when it never saw it)."""
+        action = f"read order {order_id}"
+        with self._ledger._transaction(action) as conn, _database_errors(action):
+            text = conn.execute(
+                select(_FACTS.c.facts).where(_FACTS.c.order_id == order_id)
+            ).scalar_one_or_none()
+        return json.loads(text) if text else None

@@ -1,0 +1,171 @@
+"""The deliver stage of a remote sink (an ERP): each event's calls made exactly once, outside
+any ledger transaction, several at once but one at a time per order.
+
+Per event (see :mod:`bridge.adapter.sink`): the sink plans its calls; for each call the ledger
+records the attempt first (:meth:`RemoteCallLedger.start`); a call never tried is sent, a call in
+doubt is looked up at the target and sent only when the target has no trace of it, a settled one
+is skipped; the acknowledgement is recorded once the target answered. When all calls of the event
+are settled, the event is recorded as delivered (idempotency key, version, journal) like any
+other. A crash anywhere leaves at most one call in doubt, which the redelivered event resolves.
+
+Events with the same :meth:`RemoteSink.serial_key` (one production order) are delivered one after
+another in the order they arrived; different keys run in parallel, up to the sink's
+``in_flight`` calls at once. When an event fails, the later events of its key in the same batch
+are retried, not delivered past it. Across processes (``--workers N``) events of one order may
+still be delivered by two processes; the ledger's per-call bookkeeping keeps each call single.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bridge.adapter.sink import Acknowledgement, DeliveryContext, RemoteCall, RemoteSink
+from bridge.broker.messages import Delivery
+from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError
+from bridge.ledger.records import DeliveryItem, delivery_key
+from bridge.ledger.remote_calls import CallState
+from bridge.pipeline.deliver import business_key_of, event_from_delivery
+from bridge.pipeline.outcome import Outcome
+from bridge.redaction import redact
+
+__all__ = ["RemoteDeliverStage"]
+
+log = logging.getLogger(__name__)
+
+
+class RemoteDeliverStage:
+    """Canonical events -> a remote sink's calls, each exactly once."""
+
+    def __init__(self, route: str, queue: str, sink: RemoteSink, ledger: Any, *, metrics: Any = None) -> None:
+        self.route = route
+        self.name = "deliver"
+        self.queue = queue
+        self.sink = sink
+        self.ledger = ledger
+        self.metrics = metrics
+        self.calls = ledger.remote
+        self._pool = ThreadPoolExecutor(max(1, int(sink.in_flight)), thread_name_prefix=f"sink-{route}")
+        self.context = DeliveryContext(
+            acknowledgement=lambda key: self.calls.acknowledgement(route, key),
+            order=self.calls.order,
+        )
+
+    def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
+        """Deliver the batch: each serial key's events in order, the keys in parallel."""
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        groups: dict[str, list[tuple[int, DeliveryItem]]] = {}
+        for position, delivery in enumerate(batch):
+            try:
+                event = event_from_delivery(delivery)
+                item = DeliveryItem(
+                    event.message_id, event.entity, business_key_of(delivery, event), event.version, event
+                )
+                key = self.sink.serial_key(event)
+            except (ValueError, KeyError, TypeError) as exc:
+                outcomes[position] = Outcome.dead_letter(
+                    DecodeError(f"not a canonical envelope: {exc}", source=delivery.message_id)
+                )
+                continue
+            groups.setdefault(key, []).append((position, item))
+        futures = [self._pool.submit(self._deliver_group, members) for members in groups.values()]
+        for future in futures:
+            for position, outcome in future.result():
+                outcomes[position] = outcome
+        return [o for o in outcomes if o is not None]
+
+    def _deliver_group(self, members: list[tuple[int, DeliveryItem]]) -> list[tuple[int, Outcome]]:
+        results: list[tuple[int, Outcome]] = []
+        blocked: BridgeError | None = None
+        for position, item in members:
+            if blocked is not None:
+                results.append(
+                    (
+                        position,
+                        Outcome.retry(
+                            TransientError(
+                                f"route {self.route}: waiting for an earlier event of the same order ({blocked})"
+                            )
+                        ),
+                    )
+                )
+                continue
+            try:
+                decision = self.deliver_one(item)
+            except PermanentError as exc:
+                results.append((position, Outcome.dead_letter(exc)))
+                blocked = exc
+            except TransientError as exc:
+                results.append((position, Outcome.retry(exc)))
+                blocked = exc
+            else:
+                results.append((position, Outcome.forward(decision=decision, entity=item.entity)))
+                self._count(decision, item.entity)
+        return results
+
+    def deliver_one(self, item: DeliveryItem) -> str:
+        """Deliver one event: ``applied``, ``duplicate`` or ``stale``.
+
+        Raises:
+            TransientError: a call could not be made or settled now (retry the event).
+            PermanentError: the target refused the event (dead-letter it).
+        """
+        key = delivery_key(item)
+        seen = self.calls.already(self.route, key, item.entity, item.business_key, item.version)
+        if seen is not None:
+            self.ledger.deliver(self.route, [item], lambda _items: None)  # journal the redelivery
+            return seen
+        event = item.payload
+        calls = self.sink.plan(event, self.context)
+        settled: dict[str, Acknowledgement] = {}
+        for call in calls:
+            settled[call.key] = self._settle(call, item.message_id, settled)
+        decisions = self.ledger.deliver(self.route, [item], lambda _items: None)
+        return str(decisions[0])
+
+    def _settle(
+        self, call: RemoteCall, message_id: str, settled: dict[str, Acknowledgement]
+    ) -> Acknowledgement:
+        started = self.calls.start(self.route, call.key, message_id=message_id, operation=call.operation)
+        if started.state is CallState.DONE:
+            assert started.acknowledgement is not None
+            return started.acknowledgement
+        acknowledgement = None
+        if started.state is CallState.IN_DOUBT:
+            acknowledgement = self.sink.lookup(call)
+            if acknowledgement is not None:
+                log.info("route %s: call %s was already posted (found by lookup)", self.route, call.key)
+        if acknowledgement is None:
+            earlier = {key: settled[key] if key in settled else self._earlier(key) for key in call.needs}
+            try:
+                acknowledgement = self.sink.send(call, earlier)
+            except PermanentError as exc:
+                self.calls.refused(self.route, call.key, redact(str(exc)))
+                raise
+        self.calls.settle(self.route, call.key, acknowledgement)
+        return acknowledgement
+
+    def _earlier(self, key: str) -> Acknowledgement:
+        found = self.calls.acknowledgement(self.route, key)
+        if found is None:
+            raise PermanentError(f"route {self.route}: call {key} this one depends on was never settled")
+        return found
+
+    def _count(self, decision: str, entity: str) -> None:
+        if self.metrics is None:
+            return
+        if decision == "applied":
+            self.metrics.delivered(self.route, entity, 1)
+        elif decision == "duplicate":
+            self.metrics.duplicate_skipped(self.route, entity, 1)
+        elif decision == "stale":
+            self.metrics.stale_skipped(self.route, entity, 1)
+
+    def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
+        """The ledger recorded each call and delivery as it went."""
+
+    def close(self) -> None:
+        """Stop the call threads."""
+        self._pool.shutdown(wait=True)
