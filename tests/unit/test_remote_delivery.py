@@ -1,0 +1,151 @@
+"""Remote delivery on the fake adapter: exactly one posting per call whatever fails, orders in
+sequence, several orders at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from bridge.adapter.sink import DocumentRef
+from bridge.errors import PermanentError
+from bridge.ledger import Ledger
+from bridge.pipeline.outcome import OutcomeKind
+from bridge.pipeline.remote_deliver import RemoteDeliverStage
+
+from ..contract.sink import RemoteSinkContract, delivery_of
+from ..fake.target import FakeSink, FakeTarget
+
+
+def report(report_id: str, order_id: str = "1001", *, produced: bool = True) -> dict[str, Any]:
+    return {
+        "schema": "bridge.canonical/v1",
+        "message_id": f"mes:report:{report_id}",
+        "entity": "report",
+        "event": "created",
+        "source": {"system": "mes", "document_type": "canonical", "document_id": report_id},
+        "version": "1",
+        "occurred_at": "2026-12-02T08:00:00+08:00",
+        "payload": {
+            "report_id": report_id,
+            "order_id": order_id,
+            "yield_quantity": {"value": "5", "unit": "EA"},
+            "produced": [{"material_id": "FG", "lot_id": "L1", "quantity": {"value": "5", "unit": "EA"}}]
+            if produced
+            else [],
+        },
+    }
+
+
+class TestFakeSinkContract(RemoteSinkContract):
+    def make_sink(self) -> FakeSink:
+        return FakeSink(FakeTarget())
+
+    def event(self, report_id: str, order_id: str = "1001") -> dict[str, Any]:
+        return report(report_id, order_id)
+
+    def effects(self, sink: FakeSink, envelope: dict[str, Any]) -> int:
+        return sink.target.count(envelope["payload"]["report_id"] + ":")
+
+    def lose_next_reply(self, sink: FakeSink) -> None:
+        sink.target.lose_next = 1
+
+    def fail_next_call(self, sink: FakeSink) -> None:
+        sink.target.fail_next = 1
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    ledger = Ledger.connect(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    yield ledger
+    ledger.close()
+
+
+def test_a_half_delivered_report_is_completed_never_posted_whole_again(ledger):
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    target.lose_next = 0
+    # the confirmation posts, then the receipt's reply is lost: the confirmation is settled
+    original = target.post
+
+    def post(operation, *args, **kwargs):
+        if operation == "receipt":
+            target.lose_next = 1
+        return original(operation, *args, **kwargs)
+
+    target.post = post  # type: ignore[method-assign]
+    first = stage.process([delivery_of(report("R-9"))])
+    assert first[0].kind is OutcomeKind.RETRY
+    target.post = original  # type: ignore[method-assign]
+    assert stage.process([delivery_of(report("R-9"), 2)])[0].note["decision"] == "applied"
+    assert [p["operation"] for p in target.postings] == ["confirmation", "receipt"]
+    assert target.lookups == 1  # only the call in doubt was looked up
+    recorded = ledger.remote.calls("erp")
+    assert [(c["call_key"], c["state"]) for c in recorded] == [("R-9/confirmation", "done"), ("R-9/receipt", "done")]
+    assert recorded[1]["acknowledgement"]["found_by_lookup"] is True
+    stage.close()
+
+
+def test_a_refusal_is_a_dead_letter_and_blocks_only_its_own_orders_later_reports(ledger):
+    target = FakeTarget(refuse_orders={"BAD"})
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    batch = [delivery_of(report("A", "BAD"), 1), delivery_of(report("B", "BAD"), 2), delivery_of(report("C", "OK"), 3)]
+    outcomes = stage.process(batch)
+    assert [o.kind for o in outcomes] == [OutcomeKind.DEAD_LETTER, OutcomeKind.RETRY, OutcomeKind.FORWARD]
+    assert isinstance(outcomes[0].error, PermanentError)
+    assert "not released" in str(outcomes[0].error)
+    assert "earlier event of the same order" in str(outcomes[1].error)
+    states = {c["call_key"]: c["state"] for c in ledger.remote.calls("erp")}
+    assert states == {"A/confirmation": "failed", "C/confirmation": "done", "C/receipt": "done"}
+    stage.close()
+
+
+def test_orders_run_in_parallel_but_one_order_never_has_two_calls_at_once(ledger):
+    target = FakeTarget()
+    original = target.post
+
+    def slow_post(*args, **kwargs):
+        time.sleep(0.02)
+        return original(*args, **kwargs)
+
+    target.post = slow_post  # type: ignore[method-assign]
+    sink = FakeSink(target, in_flight=8)
+    stage = RemoteDeliverStage("erp", "q", sink, ledger)
+    threads_seen: set[str] = set()
+    original_send = sink.send
+
+    def send(call, earlier):
+        threads_seen.add(threading.current_thread().name)
+        return original_send(call, earlier)
+
+    sink.send = send  # type: ignore[method-assign]
+    batch = [delivery_of(report(f"R{n}", f"O{n % 8}", produced=False), n + 1) for n in range(32)]
+    outcomes = stage.process(batch)
+    assert all(o.kind is OutcomeKind.FORWARD for o in outcomes)
+    assert target.most_in_flight_per_order == 1
+    assert len(threads_seen) > 1
+    for order in {f"O{n}" for n in range(8)}:
+        numbers = [p["ident"] for p in target.postings if p["order"] == order]
+        assert numbers == sorted(numbers, key=lambda ident: int(ident[1:].split(":")[0]))  # arrival order
+    stage.close()
+
+
+def test_the_plant_comes_from_the_order_the_bridge_delivered(ledger):
+    ledger.remote.remember_orders({"1001": ("sap:order:1001", {"site": "1000", "components": {}})})
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    stage.process([delivery_of(report("P-1", produced=False))])
+    assert target.postings[0]["plant"] == "1000"
+    stage.close()
+
+
+def test_acknowledgements_are_kept_per_call(ledger):
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    stage.process([delivery_of(report("K-1"))])
+    ack = ledger.remote.acknowledgement("erp", "K-1/receipt")
+    assert ack is not None
+    assert ack.documents == (DocumentRef("receipt", "0000000002"),)
+    stage.close()
