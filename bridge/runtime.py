@@ -138,7 +138,11 @@ class Runtime:
                 queue = names.deliver_queue(route.name)
                 if getattr(sink, "mode", "transactional") == "remote":
                     # never in translate's hands: a remote call takes long, it gets its own queue
-                    remote_stages.append(RemoteDeliverStage(route.name, queue, sink, self.ledger, metrics=self.metrics))
+                    remote_stages.append(
+                        RemoteDeliverStage(
+                            route.name, queue, sink, self.ledger, metrics=self.metrics, sites=route.sites
+                        )
+                    )
                     continue
                 stage = DeliverStage(route.name, queue, sink, self.ledger, metrics=self.metrics)
                 deliverers.append(DirectRoute(tuple(route.events), stage))

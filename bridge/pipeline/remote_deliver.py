@@ -39,8 +39,18 @@ log = logging.getLogger(__name__)
 class RemoteDeliverStage:
     """Canonical events -> a remote sink's calls, each exactly once."""
 
-    def __init__(self, route: str, queue: str, sink: RemoteSink, ledger: Any, *, metrics: Any = None) -> None:
+    def __init__(
+        self,
+        route: str,
+        queue: str,
+        sink: RemoteSink,
+        ledger: Any,
+        *,
+        metrics: Any = None,
+        sites: Sequence[str] = (),
+    ) -> None:
         self.route = route
+        self.sites = frozenset(sites)
         self.name = "deliver"
         self.queue = queue
         self.sink = sink
@@ -112,6 +122,8 @@ class RemoteDeliverStage:
             TransientError: a call could not be made or settled now (retry the event).
             PermanentError: the target refused the event (dead-letter it).
         """
+        if self.sites and not self._ours(item.payload):
+            return "other_site"
         key = delivery_key(item)
         seen = self.calls.already(self.route, key, item.entity, item.business_key, item.version)
         if seen is not None:
@@ -124,6 +136,21 @@ class RemoteDeliverStage:
             settled[call.key] = self._settle(call, item.message_id, settled)
         decisions = self.ledger.deliver(self.route, [item], lambda _items: None)
         return str(decisions[0])
+
+    def _ours(self, event: Any) -> bool:
+        """Whether the event belongs to one of the route's plants: its own ``site``, else its
+        order's (a report names no plant). An event of an unknown plant is no route's with sites."""
+        payload = event.envelope.get("payload") or {}
+        site = payload.get("site")
+        if site is None and payload.get("order_id"):
+            site = (self.calls.order(str(payload["order_id"])) or {}).get("site")
+        if site is None:
+            log.info(
+                "route %s: %s names no plant and its order is unknown: not this route's",
+                self.route,
+                event.message_id,
+            )
+        return site in self.sites
 
     def _settle(
         self, call: RemoteCall, message_id: str, settled: dict[str, Acknowledgement]

@@ -149,3 +149,17 @@ def test_acknowledgements_are_kept_per_call(ledger):
     assert ack is not None
     assert ack.documents == (DocumentRef("receipt", "0000000002"),)
     stage.close()
+
+
+def test_a_route_with_sites_takes_only_its_plants_reports(ledger):
+    ledger.remote.remember_orders(
+        {"A": ("m1", {"site": "1000", "components": {}}), "B": ("m2", {"site": "2000", "components": {}})}
+    )
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger, sites=("1000",))
+    outcomes = stage.process(
+        [delivery_of(report("S1", "A"), 1), delivery_of(report("S2", "B"), 2), delivery_of(report("S3", "C"), 3)]
+    )
+    assert [o.note["decision"] for o in outcomes] == ["applied", "other_site", "other_site"]
+    assert [p["order"] for p in target.postings] == ["A", "A"]
+    stage.close()
