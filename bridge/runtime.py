@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.broker.amqp import AmqpChannel, AmqpConnection
-from bridge.broker.declare import declare_topology
+from bridge.broker.connector import AmqpConnector, BrokerConnector
 from bridge.broker.names import Names
 from bridge.broker.topology import Topology, build_topology
 from bridge.codecs import codec_for
@@ -84,6 +84,7 @@ class Runtime:
     threads: list[threading.Thread] = field(default_factory=list)
     health: Any = None
     stopped: threading.Event = field(default_factory=threading.Event)
+    broker: BrokerConnector | None = None  # None: RabbitMQ at settings.amqp_url
     sinks: list[Any] = field(default_factory=list)
     sources: list[Any] = field(default_factory=list)
     routes: list[Any] = field(default_factory=list)
@@ -118,15 +119,11 @@ class Runtime:
         codec_options(settings)  # refuse a wrong sources.<system> option before connecting
         names = names_for(settings)
         topology = topology_for(settings)
-        declare_topology(settings.amqp_url, topology)
+        connector = self.broker or AmqpConnector(settings)
+        connector.declare(topology)
         self.ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
         catalog = load_catalog(settings)
-        self.connection = AmqpConnection(
-            settings.amqp_url,
-            heartbeat=settings.broker.heartbeat_s,
-            reconnect_max_wait=settings.broker.reconnect_max_wait_s,
-            name=f"erp-mes-bridge:{os.getpid()}",
-        )
+        self.connection = connector.connect("erp-mes-bridge")
         self.connection.start(wait=connect_wait)
         policy = RetryPolicy(
             names, tiers=settings.broker.retry_tiers, in_process_attempts=settings.broker.in_process_attempts
