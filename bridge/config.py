@@ -15,26 +15,29 @@ masked (``amqp://bridge:***@rabbit/``); :func:`redact` strips passwords from any
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import os
 import re
-import types
-import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
-from urllib.parse import urlsplit
+from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from bridge.config_adapters import adapter_route_settings, adapter_source_settings
 from bridge.config_env import interpolate
-from bridge.errors import ConfigError, MappingDefinitionError
-from bridge.mapping.yaml_source import load_yaml_file
-from bridge.redaction import MASK, Secret, SecretUrl, is_secret_key, redact, redact_data
+from bridge.config_errors import describe as _describe
+from bridge.config_errors import origin as _origin
+from bridge.config_sources import assign as _assign
+from bridge.config_sources import env_value as _env_value
+from bridge.config_sources import plain as _plain
+from bridge.config_sources import read_file as _read_file
+from bridge.config_values import Duration, TopicPattern, check_amqp_url, check_database_url, parse_duration
+from bridge.errors import ConfigError
+from bridge.redaction import Secret, SecretUrl, redact, redact_data
 
 __all__ = [
     "DEFAULT_AMQP_URL",
@@ -69,49 +72,9 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "BRIDGE_INGEST_DEADLINE": ("broker", "ingest_deadline_s"),
     "BRIDGE_LEDGER_BUSY_TIMEOUT": ("ledger", "busy_timeout_s"),
 }
-#: Variables that may instead be read from the file named by ``<NAME>_FILE``.
-_SECRET_VARS = frozenset({"BRIDGE_AMQP_URL", "BRIDGE_DATABASE_URL"})
-# A secret file holds one URL or password; anything longer is the wrong file (or /dev/zero).
-_SECRET_FILE_MAX_BYTES = 64 * 1024
 
-# -- value types --------------------------------------------------------------------------
-
-_DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-_TOPIC_WORD = re.compile(r"^(?:\*|#|[A-Za-z0-9_-]+)$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-
-def parse_duration(text: str | float) -> float:
-    """Seconds in a duration: ``"500ms"``, ``"5s"``, ``"5m"``, ``"1h"`` or plain seconds (``30``).
-
-    Raises:
-        ConfigError: the text is not a non-negative duration.
-    """
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        if text < 0:
-            raise ConfigError(f"invalid duration {text!r}: must not be negative")
-        return float(text)
-    match = _DURATION.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ConfigError(f"invalid duration {text!r}: expected e.g. '500ms', '5s', '5m', '1h' or seconds")
-    return float(match["num"]) * _UNIT_SECONDS[match["unit"]]
-
-
-def _check_topic_pattern(pattern: str) -> str:
-    if (
-        not pattern
-        or len(pattern.encode()) > 255
-        or not all(_TOPIC_WORD.match(word) for word in pattern.split("."))
-    ):
-        raise ValueError(
-            f"invalid topic pattern {pattern!r}: dot-separated words of [A-Za-z0-9_-], '*' (one word) or '#' (any words)"
-        )
-    return pattern
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-TopicPattern = Annotated[str, pydantic.AfterValidator(_check_topic_pattern)]
 _MODEL = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -305,34 +268,12 @@ class Settings(BaseModel):
     @field_validator("amqp_url")
     @classmethod
     def _amqp_scheme(cls, value: SecretUrl) -> SecretUrl:
-        try:
-            parts = urlsplit(value.reveal())
-            _ = parts.port  # what pika reads; urllib's own messages may quote the password
-        except ValueError:
-            raise ValueError(_UNREADABLE_URL.format(reader="pika")) from None
-        if "@" in parts.path:  # a raw "/" in the password: the rest of it became the vhost
-            raise ValueError(_UNREADABLE_URL.format(reader="pika"))
-        if parts.scheme not in ("amqp", "amqps"):
-            raise ValueError(f"must be an amqp:// or amqps:// URL{_scheme_note(value)}")
-        return value
+        return check_amqp_url(value)
 
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: SecretUrl) -> SecretUrl:
-        if not re.match(r"^[a-z][a-z0-9+]*://", value.reveal()):
-            raise ValueError(
-                f"must be a SQLAlchemy URL such as sqlite:///bridge-ledger.sqlite{_scheme_note(value)}"
-            )
-        from sqlalchemy.engine import make_url  # only when a URL is given: a heavy import
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            parsed = make_url(value.reveal())
-        except (ArgumentError, ValueError):  # its message quotes the whole URL
-            raise ValueError(_UNREADABLE_URL.format(reader="SQLAlchemy")) from None
-        if "@" in (parsed.host or ""):  # a raw "@" in the password: the rest of it became the host
-            raise ValueError(_UNREADABLE_URL.format(reader="SQLAlchemy"))
-        return value
+        return check_database_url(value)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -388,19 +329,6 @@ class Settings(BaseModel):
             yield key, redact(value) if isinstance(value, str) and not isinstance(value, Secret) else value
 
 
-# no "@" in this text: the redaction pass would take it for the end of a URL's password
-_UNREADABLE_URL = (
-    "is not a URL {reader} can read: check the port, and write the user and password percent-encoded"
-    " (%2F for a slash, %40 for an at sign, %3A for a colon, %5B %5D for brackets)"
-)
-
-
-def _scheme_note(url: SecretUrl) -> str:
-    """`` (scheme is 'X')`` for a URL; nothing for a value that is not one (it may be all secret)."""
-    scheme, sep, _ = url.reveal().partition("://")
-    return f" (scheme is {scheme!r})" if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,30}", scheme) else ""
-
-
 # -- loading ------------------------------------------------------------------------------
 
 
@@ -452,223 +380,6 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     return settings
 
 
-def adapter_route_settings(route: RouteSettings) -> Any:
-    """The sink adapter's own model of the route's keys (None when it takes none and none are given).
-
-    Raises:
-        pydantic.ValidationError: the adapter refuses a key or a value.
-        ConfigError: no adapter of that name, one without a sink, or keys for an adapter that takes none.
-    """
-    from bridge.adapter import adapter_for, adapters
-
-    try:
-        adapter = adapter_for(route.sink)
-    except ConfigError:
-        known = sorted(name for name, a in adapters().items() if a.sink is not None)
-        raise ConfigError(f"sink {route.sink!r} is not an installed adapter with a sink (sinks: {', '.join(known)})") from None
-    if adapter.sink is None:
-        raise ConfigError(f"adapter {route.sink} has no sink")
-    options = route.options
-    if adapter.route_settings is None:
-        if options:
-            raise ConfigError(f"sink {route.sink} takes no setting but name, sink, events, sites, enabled (got: {', '.join(sorted(options))})")
-        return None
-    return adapter.route_settings.model_validate(options)
-
-
 def _raise_invalid(problems: list[str]) -> NoReturn:
     head = "invalid configuration: " if len(problems) == 1 else "invalid configuration:\n  "
     raise ConfigError(head + "\n  ".join(problems)) from None
-
-
-def adapter_source_settings(system: str, source: SourceSettings) -> Any:
-    """The system's adapter's own model of the keys in ``sources.<system>`` beyond
-    ``timezone`` (``None`` when there are none).
-
-    Raises:
-        pydantic.ValidationError: the adapter refuses a key or a value.
-        ConfigError: keys for a system without an adapter, or an adapter that takes none.
-    """
-    extra = dict(source.model_extra or {})
-    if not extra:
-        return None
-    from bridge.adapter import adapter_for
-
-    where = f"sources.{system}"
-    try:
-        adapter = adapter_for(system)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {', '.join(sorted(extra))}: {exc}") from None
-    if adapter.source_settings is None:
-        raise ConfigError(f"{where}: adapter {system} takes no setting but timezone (got: {', '.join(sorted(extra))})")
-    return adapter.source_settings.model_validate(extra)
-
-
-def _read_file(path: Path) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"configuration file {path} does not exist")
-    try:
-        data = load_yaml_file(path)
-    except MappingDefinitionError as exc:
-        raise ConfigError(redact(str(exc))) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: the configuration must be a mapping of settings, not {type(data).__name__}"
-        )
-    return data
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy of YAML data as plain dicts and lists (env values are merged into it)."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _env_value(env: Mapping[str, str], var: str) -> tuple[str, str] | None:
-    value = env.get(var) or None
-    file_var = f"{var}_FILE"
-    secret_file = env.get(file_var) if var in _SECRET_VARS else None
-    if secret_file:
-        if value is not None:
-            raise ConfigError(f"set {var} or {file_var}, not both")
-        return _read_secret_file(file_var, secret_file), f"from {file_var} ({secret_file})"
-    return (value, f"from {var}") if value is not None else None
-
-
-def _read_secret_file(file_var: str, name: str) -> str:
-    """The secret in file ``name`` (whitespace around it dropped); errors never quote its content."""
-    try:
-        with Path(name).open("rb") as stream:
-            raw = stream.read(_SECRET_FILE_MAX_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{file_var}: cannot read {name}: {exc.strerror or exc}") from exc
-    if len(raw) > _SECRET_FILE_MAX_BYTES:
-        raise ConfigError(f"{file_var}: {name} is larger than {_SECRET_FILE_MAX_BYTES} bytes: not a secret file")
-    try:
-        return raw.decode("utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file_var}: {name} is not UTF-8 text (byte offset {exc.start})") from None
-
-
-def _assign(data: dict[str, Any], loc: tuple[str, ...], value: str) -> bool:
-    node = data
-    for key in loc[:-1]:
-        if node.get(key) is None:
-            node[key] = {}
-        node = node[key]
-        if not isinstance(node, dict):
-            return False  # the file has a non-mapping here; validation reports it
-    node[loc[-1]] = value
-    return True
-
-
-def _describe(
-    error: Any, file_data: Any, origins: Mapping[tuple[Any, ...], str], path: str | Path | None
-) -> str:
-    ctx = error.get("ctx") or {}
-    loc = tuple(ctx.get("loc", error["loc"]))
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown setting" + _suggestion(loc)
-    where = _origin(loc, file_data, origins, path)
-    value = ctx.get("value", error.get("input"))
-    if error["type"] == "missing" or (value is None and where == "default"):
-        # Nothing was given: point at the block that lacks it.
-        block = _origin(loc[:-1], file_data, origins, path) if len(loc) > 1 else "default"
-        reason = "required" if error["type"] == "missing" else message
-        text = f"{_dotted(loc)} is not set ({block}): {reason}"
-    else:
-        text = f"{_dotted(loc)} = {_shown(loc, value)} ({where}): {message}"
-    related = ctx.get("related")
-    if related:
-        text += f" [{_dotted(related)}: {_origin(tuple(related), file_data, origins, path)}]"
-    return redact(text)  # the second line: patterns over the whole message
-
-
-def _origin(
-    loc: tuple[Any, ...], file_data: Any, origins: Mapping[tuple[Any, ...], str], path: str | Path | None
-) -> str:
-    for size in range(len(loc), 0, -1):
-        if loc[:size] in origins:
-            return origins[loc[:size]]
-    node, line = file_data, None
-    for step in loc:
-        if isinstance(node, dict) and step in node:
-            line = getattr(node, "key_lines", {}).get(step, line)
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
-            line = getattr(node, "line", line)
-        else:
-            return "default"
-    return f"in {path}:{line}" if line else f"in {path}"
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for step in loc:
-        text += f"[{step}]" if isinstance(step, int) else f".{step}" if text else str(step)
-    return text
-
-
-def _shown(loc: tuple[Any, ...], value: Any) -> str:
-    """The value as an error shows it: secrets masked before any text is made of it, then cut."""
-    return _short(repr(redact_data(_masked(loc, value))))
-
-
-def _masked(loc: tuple[Any, ...], value: Any) -> Any:
-    """``value`` (the input at ``loc``) with every secret setting in it masked, by type and by name."""
-    if loc and isinstance(loc[-1], str) and is_secret_key(loc[-1]) and value is not None:
-        return MASK
-    annotation = _annotation_at(loc)
-    if isinstance(annotation, type) and issubclass(annotation, Secret):
-        return annotation.mask(value) if isinstance(value, str) else MASK
-    if isinstance(value, Mapping):
-        return {key: _masked((*loc, key), item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_masked((*loc, index), item) for index, item in enumerate(value)]
-    return value
-
-
-def _short(text: str) -> str:
-    """``text`` cut to 80 characters (always after redaction: a cut secret no longer matches a pattern)."""
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _suggestion(loc: tuple[Any, ...]) -> str:
-    """' (did you mean ...?)' from the fields of the model that holds the unknown key."""
-    model = _annotation_at(loc[:-1])
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return ""
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _annotation_at(loc: tuple[Any, ...]) -> Any:
-    """The type of the setting at ``loc``, following models, tuples and dicts (None if lost)."""
-    annotation: Any = Settings
-    for step in loc:
-        annotation = _without_none(annotation)
-        origin = typing.get_origin(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(step) if isinstance(step, str) else None
-            if field is None:
-                return None
-            annotation = field.annotation
-        elif origin in (dict, tuple, list):
-            annotation = typing.get_args(annotation)[-1 if origin is dict else 0]
-        else:
-            return None
-    return _without_none(annotation)
-
-
-def _without_none(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
-        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
