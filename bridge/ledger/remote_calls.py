@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.adapter.sink import Acknowledgement
+from bridge.errors import TransientError
 from bridge.ledger.engine import _database_errors
 from bridge.ledger.models import AppliedVersionRow, IdempotencyKeyRow, OrderFactRow, RemoteCallRow, table_of
 
@@ -62,15 +63,18 @@ class RemoteCallLedger:
     def __init__(self, ledger: Any) -> None:
         self._ledger = ledger
 
-    def start(self, target: str, call_key: str, *, message_id: str, operation: str) -> StartedCall:
+    def start(
+        self, target: str, call_key: str, *, message_id: str, operation: str, lease_s: float = 60.0
+    ) -> StartedCall:
         """Record an attempt of the call (committed before the call is made).
 
-        Returns NEW for a call never tried, IN_DOUBT for one tried before whose outcome was not
-        recorded (in flight, or refused last time), DONE with the acknowledgement for a settled
-        one.
+        Returns NEW for a call never tried, IN_DOUBT for one whose earlier attempt ended without
+        an answer (its reply lost, or its process killed more than ``lease_s`` ago), DONE with the
+        acknowledgement for a settled one.
 
         Raises:
-            TransientError: the database is unavailable (the call is not made).
+            TransientError: the database is unavailable, or another worker's attempt of this call
+                is in flight (started less than ``lease_s`` ago): the call is not made now.
         """
         now = _now()
         action = f"start call {call_key} to {target}"
@@ -87,18 +91,25 @@ class RemoteCallLedger:
                     started_at=now,
                 )
                 .on_conflict_do_nothing()
-            ).rowcount
-            if created:
+                .returning(_CALLS.c.call_key)
+            ).first()  # rowcount is not reliable here (-1 on some drivers)
+            if created is not None:
                 return StartedCall(CallState.NEW, 1)
-            query = select(_CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement).where(
-                _CALLS.c.target == target, _CALLS.c.call_key == call_key
-            )
+            query = select(
+                _CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement, _CALLS.c.started_at
+            ).where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
             row = conn.execute(query).one()
             if row.state == "done":
                 return StartedCall(
                     CallState.DONE, row.attempts, Acknowledgement.from_dict(json.loads(row.acknowledgement))
+                )
+            started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+            if row.state == "in_flight" and (now - started).total_seconds() < lease_s:
+                raise TransientError(
+                    f"call {call_key} to {target} is in flight in another worker since "
+                    f"{started.isoformat(timespec='seconds')}; trying again later"
                 )
             attempts = row.attempts + 1
             conn.execute(
@@ -107,6 +118,19 @@ class RemoteCallLedger:
                 .values(state="in_flight", attempts=attempts, started_at=now, message_id=message_id)
             )
             return StartedCall(CallState.IN_DOUBT, attempts)
+
+    def unanswered(self, target: str, call_key: str, error: str) -> None:
+        """The attempt ended without an answer (a lost reply, an outage): the call is in doubt,
+        and the next attempt, in any worker, looks it up at once."""
+        action = f"record the unanswered call {call_key}"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            conn.execute(
+                update(_CALLS)
+                .where(
+                    _CALLS.c.target == target, _CALLS.c.call_key == call_key, _CALLS.c.state == "in_flight"
+                )
+                .values(state="in_doubt", error=error[:4000])
+            )
 
     def settle(self, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:
         """Record the call's acknowledgement: it is done, never to be sent again."""

@@ -51,6 +51,8 @@ class RemoteDeliverStage:
     ) -> None:
         self.route = route
         self.sites = frozenset(sites)
+        # how long another worker's attempt counts as alive: the sink's own call timeout, and some
+        self.lease_s = float(getattr(sink, "call_timeout_s", 60.0)) + 5.0
         self.name = "deliver"
         self.queue = queue
         self.sink = sink
@@ -155,24 +157,33 @@ class RemoteDeliverStage:
     def _settle(
         self, call: RemoteCall, message_id: str, settled: dict[str, Acknowledgement]
     ) -> Acknowledgement:
-        started = self.calls.start(self.route, call.key, message_id=message_id, operation=call.operation)
+        started = self.calls.start(
+            self.route, call.key, message_id=message_id, operation=call.operation, lease_s=self.lease_s
+        )
         if started.state is CallState.DONE:
             assert started.acknowledgement is not None
             return started.acknowledgement
-        acknowledgement = None
-        if started.state is CallState.IN_DOUBT:
-            acknowledgement = self.sink.lookup(call)
+        try:
+            acknowledgement = self.sink.lookup(call) if started.state is CallState.IN_DOUBT else None
             if acknowledgement is not None:
                 log.info("route %s: call %s was already posted (found by lookup)", self.route, call.key)
-        if acknowledgement is None:
-            earlier = {key: settled[key] if key in settled else self._earlier(key) for key in call.needs}
-            try:
+            else:
+                earlier = {key: settled[key] if key in settled else self._earlier(key) for key in call.needs}
                 acknowledgement = self.sink.send(call, earlier)
-            except PermanentError as exc:
-                self.calls.refused(self.route, call.key, redact(str(exc)))
-                raise
+        except PermanentError as exc:
+            self.calls.refused(self.route, call.key, redact(str(exc)))
+            raise
+        except BaseException as exc:
+            self._unanswered(call, exc)
+            raise
         self.calls.settle(self.route, call.key, acknowledgement)
         return acknowledgement
+
+    def _unanswered(self, call: RemoteCall, exc: BaseException) -> None:
+        try:
+            self.calls.unanswered(self.route, call.key, redact(f"{type(exc).__name__}: {exc}"))
+        except BridgeError as ledger_error:  # the lease then keeps others off until it ends
+            log.warning("route %s: could not mark %s in doubt: %s", self.route, call.key, ledger_error)
 
     def _earlier(self, key: str) -> Acknowledgement:
         found = self.calls.acknowledgement(self.route, key)
