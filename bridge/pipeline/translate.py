@@ -22,6 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
 from bridge.broker.messages import (
     MAX_SHORT_STRING_BYTES,
     Delivery,
@@ -30,11 +33,8 @@ from bridge.broker.messages import (
     oversized_short_strings,
 )
 from bridge.broker.names import Names
-from bridge.canonical.keys import model_business_key
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
-
 from bridge.canonical import ENTITY_ENVELOPES
+from bridge.canonical.keys import model_business_key
 from bridge.document import Codec, SourceDocument
 from bridge.errors import (
     BridgeError,
