@@ -9,8 +9,9 @@ again; downstream idempotency covers the remaining window.
 
 A document its codec marks as already canonical (``SourceDocument.canonical_entities``: the
 MES's report and lot envelopes) is not mapped: it is validated against the canonical model and
-passed on as it is (:func:`canonical_envelope`); an invalid one is dead-lettered with each
-invalid field named.
+passed on as it is, in its canonical JSON form (:func:`canonical_envelope`: the model's
+defaults filled in, decimals normalised, ids and version untouched); an invalid one is
+dead-lettered with each invalid field named.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def _field_problem(error: Any) -> str:
     value = error.get("input")
     if value is None or isinstance(value, dict | list):
         return f"{where}: {message}"
-    return f"{where}: {message} (got {shown(value, 40)!r})"
+    got = repr(shown(value, 40)) if isinstance(value, str) else shown(value, 40)
+    return f"{where}: {message} (got {got})"
 
 
 class TranslateStage:
