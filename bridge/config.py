@@ -94,6 +94,9 @@ class BrokerSettings(BaseModel):
         retry_tiers: delays of the delayed-retry queues, strictly increasing (seconds).
         in_process_attempts: tenacity attempts before a message goes to a delayed retry.
         mes_exchange: the exchange MES events are published to.
+        feedback_exchange: the topic exchange the MES publishes its feedback to (canonical
+            ``report`` and ``lot`` envelopes or its own work reports, routing key
+            ``<entity>.<event>``); the bridge's durable queue ``<prefix>.feedback`` is bound to it.
         heartbeat_s: AMQP heartbeat (0 disables it).
         reconnect_max_wait_s: cap of the reconnect backoff.
         confirm_timeout_s: how long to wait for a publisher confirm.
@@ -117,6 +120,7 @@ class BrokerSettings(BaseModel):
     retry_tiers: tuple[Duration, ...] = (5.0, 30.0, 300.0, 1800.0)
     in_process_attempts: int = Field(3, ge=1)
     mes_exchange: str = Field("mes.events", min_length=1)
+    feedback_exchange: str = Field("mes.feedback", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     heartbeat_s: int = Field(30, ge=0)
     reconnect_max_wait_s: float = Field(30.0, gt=0)
     confirm_timeout_s: float = Field(30.0, gt=0)
@@ -132,6 +136,17 @@ class BrokerSettings(BaseModel):
                 "batch_over_prefetch",
                 f"must not exceed broker.prefetch ({prefetch})",
                 {"related": ("broker", "prefetch")},
+            )
+        return value
+
+    @field_validator("feedback_exchange")
+    @classmethod
+    def _feedback_not_the_mes_exchange(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("mes_exchange"):
+            raise PydanticCustomError(
+                "feedback_is_mes_exchange",
+                "must differ from broker.mes_exchange: the bridge would take back the events it sends the MES",
+                {"related": ("broker", "mes_exchange")},
             )
         return value
 

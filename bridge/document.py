@@ -44,6 +44,10 @@ class SourceDocument:
         warnings: what the codec read but doubts, one ``line N: ...`` text each (e.g. a flat
             line that ends inside a field), bounded per document; shown by the CLI, logged by
             the runtime, never an error.
+        canonical_entities: set by a codec whose document is already a canonical envelope
+            (``tree``, in its JSON form) of one of these entities (the MES's ``report`` and
+            ``lot`` feedback): translate validates it against the canonical model and passes it
+            on as it is, without a mapping. Empty: the document is mapped.
     """
 
     system: str
@@ -61,6 +65,7 @@ class SourceDocument:
     fingerprint: str | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    canonical_entities: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:

@@ -19,6 +19,7 @@ from bridge.errors import ConfigError, ValidationError
 from bridge.formats import render_payload
 from bridge.limits import read_document
 from bridge.mapping import CompiledMapping, MappingCatalog
+from bridge.pipeline.translate import canonical_envelope
 
 __all__ = ["Translator", "read_input"]
 
@@ -115,7 +116,11 @@ class Translator:
         )
 
     def map_document(self, document: SourceDocument) -> list[dict[str, Any]]:
-        """Canonical envelopes for one document."""
+        """Canonical envelopes for one document (one already canonical is validated and passed
+        on as it is, as the translate stage does)."""
+        if document.canonical_entities and not self.mapping_name:
+            model = canonical_envelope(document)
+            return [model.model_dump(mode="json", by_alias=True, exclude_none=True)]
         return self.mapping_for(document).apply(document)
 
     def _render_envelopes(self, data: bytes, path: Path) -> Iterator[str]:

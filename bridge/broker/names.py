@@ -30,6 +30,13 @@ class Names:
 
     prefix: str = "bridge"
     mes_exchange: str = "mes.events"
+    feedback_exchange: str = "mes.feedback"
+
+    @property
+    def feedback_queue(self) -> str:
+        """The bridge's queue on :attr:`feedback_exchange` (the MES's reports and lot events,
+        routing key ``<entity>.<event>``): durable, so the MES can publish while the bridge is down."""
+        return f"{self.prefix}.feedback"
 
     @property
     def inbound_exchange(self) -> str:

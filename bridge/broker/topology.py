@@ -3,6 +3,10 @@
 Every work queue is durable, of the configured type (quorum by default), has a dead-letter
 exchange and, for quorum queues, an ``x-delivery-limit`` (RabbitMQ 3.10 sets none by default),
 so a message that keeps crashing workers ends in the dead-letter queue instead of looping.
+
+The MES's feedback comes in on a topic exchange of its own (``mes.feedback`` by default,
+routing key ``<entity>.<event>``); the bridge's work queue on it takes ``report.*`` and ``lot.*``
+and is declared with the rest, so the MES can publish before the bridge first runs.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from typing import Any, Protocol
 
 from bridge.broker.names import Names
 
-__all__ = ["Binding", "Exchange", "Queue", "RouteLike", "Topology", "build_topology"]
+__all__ = ["FEEDBACK_EVENTS", "Binding", "Exchange", "Queue", "RouteLike", "Topology", "build_topology"]
+
+#: The events the bridge takes from the MES's feedback exchange.
+FEEDBACK_EVENTS = ("report.*", "lot.*")
 
 
 class RouteLike(Protocol):
@@ -108,8 +115,13 @@ def build_topology(
     queue_type: str = "quorum",
     delivery_limit: int = 10,
     retry_tiers: Sequence[float] = (5, 30, 300, 1800),
+    feedback: bool = True,
 ) -> Topology:
-    """The whole topology for these routes."""
+    """The whole topology for these routes.
+
+    Args:
+        feedback: declare the MES feedback exchange and the bridge's queue on it.
+    """
     exchanges = [
         Exchange(names.inbound_exchange, "topic"),
         Exchange(names.canonical_exchange, "topic"),
@@ -120,6 +132,10 @@ def build_topology(
     work = [names.translate_queue] + [names.deliver_queue(route.name) for route in routes]
     queues: list[Queue] = []
     bindings = [Binding(names.translate_queue, names.inbound_exchange, "#")]
+    if feedback:
+        exchanges.append(Exchange(names.feedback_exchange, "topic"))
+        work.append(names.feedback_queue)
+        bindings.extend(Binding(names.feedback_queue, names.feedback_exchange, e) for e in FEEDBACK_EVENTS)
     for route in routes:
         for pattern in route.events:
             bindings.append(Binding(names.deliver_queue(route.name), names.canonical_exchange, pattern))

@@ -6,6 +6,12 @@ type), validate, publish each envelope to the canonical exchange with routing ke
 :mod:`bridge.pipeline.direct`). A raw message already translated (a redelivery after a crash, a
 re-ingest, a replay of a message that was processed meanwhile) is acked without publishing
 again; downstream idempotency covers the remaining window.
+
+A document its codec marks as already canonical (``SourceDocument.canonical_entities``: the
+MES's report and lot envelopes) is not mapped: it is validated against the canonical model and
+passed on as it is, in its canonical JSON form (:func:`canonical_envelope`: the model's
+defaults filled in, decimals normalised, ids and version untouched); an invalid one is
+dead-lettered with each invalid field named.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
 from bridge.broker.messages import (
     MAX_SHORT_STRING_BYTES,
     Delivery,
@@ -25,15 +34,23 @@ from bridge.broker.messages import (
     oversized_short_strings,
 )
 from bridge.broker.names import Names
+from bridge.canonical import ENTITY_ENVELOPES
 from bridge.canonical.keys import model_business_key
-from bridge.document import Codec
-from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError, ValidationError
+from bridge.document import Codec, SourceDocument
+from bridge.errors import (
+    BridgeError,
+    DecodeError,
+    PermanentError,
+    TransientError,
+    ValidationError,
+    shown,
+)
 from bridge.mapping import MappingCatalog
 from bridge.observability.logging import log_context
 from bridge.pipeline.direct import DirectDelivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 
-__all__ = ["TranslateStage"]
+__all__ = ["TranslateStage", "canonical_envelope"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +67,42 @@ def received_clock(delivery: Delivery) -> Callable[[], datetime]:
             if received.tzinfo is not None:
                 return lambda: received
     return lambda: datetime.now(UTC)
+
+
+def canonical_envelope(document: SourceDocument) -> BaseModel:
+    """Validate a document that is already a canonical envelope; the envelope model, unchanged.
+
+    Raises:
+        ValidationError: its entity is not one the codec accepts, or any field breaks the
+            canonical model; the message names every invalid field with its dotted path
+            (``payload.yield_quantity.value: ...; payload.order_id: required``).
+    """
+    tree = document.tree
+    entity = tree.get("entity")
+    allowed = document.canonical_entities
+    if not isinstance(entity, str) or entity not in allowed or entity not in ENTITY_ENVELOPES:
+        got = "missing" if entity is None else f"{shown(entity)!r} is not one of {', '.join(allowed)}"
+        raise ValidationError(f"{document.label}: not a valid canonical envelope: entity: {got}")
+    try:
+        return ENTITY_ENVELOPES[entity].model_validate(dict(tree))
+    except PydanticValidationError as exc:
+        problems = "; ".join(_field_problem(error) for error in exc.errors())
+        raise ValidationError(f"{document.label}: not a valid canonical {entity}: {problems}") from None
+
+
+def _field_problem(error: Any) -> str:
+    """``payload.order_id: required`` for one pydantic error (its input shown when a scalar)."""
+    where = ".".join(str(part) for part in error["loc"]) or "envelope"
+    if error["type"] == "missing":
+        return f"{where}: required"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: not a field of the canonical model"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if value is None or isinstance(value, dict | list):
+        return f"{where}: {message}"
+    got = repr(shown(value, 40)) if isinstance(value, str) else shown(value, 40)
+    return f"{where}: {message} (got {got})"
 
 
 class TranslateStage:
@@ -108,10 +161,7 @@ class TranslateStage:
             for document in documents:
                 for warning in document.warnings:  # read as it is, but the sender may want to know
                     log.warning("%s: %s", document.label, warning)
-                mapping = self.catalog.reading(
-                    document.system, document.document_type, document.extension, document=document.label
-                )
-                for envelope in mapping.apply_models(document, clock=received_clock(delivery)):
+                for envelope in self._envelopes(document, delivery):
                     output = self._output(envelope, delivery)
                     oversized = oversized_short_strings(output)
                     if oversized:  # from a document's own fields, e.g. a 300-character DOCNUM
@@ -141,6 +191,15 @@ class TranslateStage:
             )
         first = facts[0] if facts else {}
         return Outcome.forward(outputs, system=system, count=len(outputs), **first)
+
+    def _envelopes(self, document: SourceDocument, delivery: Delivery) -> list[BaseModel]:
+        """The document's canonical envelopes: mapped, or passed through when already canonical."""
+        if document.canonical_entities:
+            return [canonical_envelope(document)]
+        mapping = self.catalog.reading(
+            document.system, document.document_type, document.extension, document=document.label
+        )
+        return mapping.apply_models(document, clock=received_clock(delivery))
 
     def _output(self, envelope: Any, delivery: Delivery) -> OutMessage:
         entity, event, source = envelope.entity, envelope.event, envelope.source
