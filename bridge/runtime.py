@@ -30,6 +30,7 @@ from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
+from bridge.pipeline.intake import IntakeStage, ingest_with
 from bridge.pipeline.remote_deliver import RemoteDeliverStage
 from bridge.source_options import codec_options, load_catalog
 
@@ -51,7 +52,11 @@ ROLES = ("ingest", "translate", "deliver")
 
 def names_for(settings: Settings) -> Names:
     """Exchange and queue names from the broker settings."""
-    return Names(prefix=settings.broker.prefix, mes_exchange=settings.broker.mes_exchange)
+    return Names(
+        prefix=settings.broker.prefix,
+        mes_exchange=settings.broker.mes_exchange,
+        feedback_exchange=settings.broker.feedback_exchange,
+    )
 
 
 def active_routes(settings: Settings) -> list[Any]:
@@ -160,6 +165,8 @@ class Runtime:
         for remote in remote_stages:
             self._add_worker(remote, policy)
         if "ingest" in self.roles:
+            # the MES's feedback exchange: taken in like any source document (system mes)
+            self._add_worker(IntakeStage(names.feedback_queue, ingest_with(self.ingestor()), system="mes"), policy)
             self._start_sources(policy)
         if serve_http and settings.http_port:
             self._serve_http()

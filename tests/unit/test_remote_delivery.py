@@ -28,6 +28,7 @@ def report(report_id: str, order_id: str = "1001", *, produced: bool = True) -> 
         "source": {"system": "mes", "document_type": "canonical", "document_id": report_id},
         "version": "1",
         "occurred_at": "2026-12-02T08:00:00+08:00",
+        "correlation_id": f"mes:{report_id}",
         "payload": {
             "report_id": report_id,
             "order_id": order_id,
