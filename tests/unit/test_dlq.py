@@ -383,4 +383,5 @@ def test_decode_payload() -> None:
 
 
 def test_dead_letter_queues(topology: Topology) -> None:
-    assert dead_letter_queues(topology) == [TRANSLATE_DLQ, ORDERS_DLQ]
+    # the MES feedback queue's dead letters are listed too (`bridge dlq` shows them)
+    assert dead_letter_queues(topology) == [TRANSLATE_DLQ, ORDERS_DLQ, NAMES.dead_letter_queue(NAMES.feedback_queue)]
