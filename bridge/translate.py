@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.canonical import SCHEMA_ID, parse_envelope
+from bridge.canonical import ENTITY_ENVELOPES, SCHEMA_ID
 from bridge.codecs import codec_for, sniff_codec
 from bridge.document import SourceDocument
 from bridge.errors import ConfigError, ValidationError
 from bridge.formats import render_payload
 from bridge.limits import read_document
 from bridge.mapping import CompiledMapping, MappingCatalog
-from bridge.pipeline.translate import canonical_envelope
+from bridge.pipeline.translate import canonical_envelope, validate_envelope
 
 __all__ = ["Translator", "read_input"]
 
@@ -126,9 +126,10 @@ class Translator:
     def _render_envelopes(self, data: bytes, path: Path) -> Iterator[str]:
         try:
             raw = json.loads(data)
-            envelope = parse_envelope(raw).model_dump(mode="json", by_alias=True, exclude_none=True)
-        except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError
+        except ValueError as exc:  # JSONDecodeError, bytes that are not UTF-8
             raise ValidationError(f"{path.name}: not a valid canonical envelope: {exc}") from exc
+        model = validate_envelope(raw, tuple(ENTITY_ENVELOPES), path.name)
+        envelope = model.model_dump(mode="json", by_alias=True, exclude_none=True)
         if self.mapping_name:
             mapping = self.catalog.get(self.mapping_name)
         else:

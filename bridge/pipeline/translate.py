@@ -50,7 +50,7 @@ from bridge.observability.logging import log_context
 from bridge.pipeline.direct import DirectDelivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 
-__all__ = ["TranslateStage", "canonical_envelope"]
+__all__ = ["TranslateStage", "canonical_envelope", "validate_envelope"]
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +77,23 @@ def canonical_envelope(document: SourceDocument) -> BaseModel:
             canonical model; the message names every invalid field with its dotted path
             (``payload.yield_quantity.value: ...; payload.order_id: required``).
     """
-    tree = document.tree
-    entity = tree.get("entity")
-    allowed = document.canonical_entities
-    if not isinstance(entity, str) or entity not in allowed or entity not in ENTITY_ENVELOPES:
-        got = "missing" if entity is None else f"{shown(entity)!r} is not one of {', '.join(allowed)}"
-        raise ValidationError(f"{document.label}: not a valid canonical envelope: entity: {got}")
+    return validate_envelope(document.tree, document.canonical_entities, document.label)
+
+
+def validate_envelope(data: Any, entities: Sequence[str], label: str) -> BaseModel:
+    """Validate JSON data as a canonical envelope of one of ``entities`` (see
+    :func:`canonical_envelope`); ``label`` names the document in the error."""
+    entity = data.get("entity") if isinstance(data, Mapping) else None
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"{label}: not a valid canonical envelope: expected a JSON object")
+    if not isinstance(entity, str) or entity not in entities or entity not in ENTITY_ENVELOPES:
+        got = "missing" if entity is None else f"{shown(entity)!r} is not one of {', '.join(entities)}"
+        raise ValidationError(f"{label}: not a valid canonical envelope: entity: {got}")
     try:
-        return ENTITY_ENVELOPES[entity].model_validate(dict(tree))
+        return ENTITY_ENVELOPES[entity].model_validate(dict(data))
     except PydanticValidationError as exc:
         problems = "; ".join(_field_problem(error) for error in exc.errors())
-        raise ValidationError(f"{document.label}: not a valid canonical {entity}: {problems}") from None
+        raise ValidationError(f"{label}: not a valid canonical {entity}: {problems}") from None
 
 
 def _field_problem(error: Any) -> str:

@@ -32,11 +32,12 @@ def unique_prefix() -> str:
 def make_settings(
     tmp_path: Path, *, prefix: str | None = None, database_url: str | None = None, **broker: Any
 ) -> Settings:
-    """Settings for one test: own prefix and MES exchange, SQLite ledger in tmp_path, fast retries."""
+    """Settings for one test: own prefix, MES and feedback exchanges, SQLite ledger in tmp_path, fast retries."""
     prefix = prefix or unique_prefix()
     broker_settings = {
         "prefix": prefix,
         "mes_exchange": f"{prefix}.mes.events",
+        "feedback_exchange": f"{prefix}.mes.feedback",
         "retry_tiers": ["1s", "2s"],
         "delivery_limit": 5,
         "batch_wait_ms": 5,

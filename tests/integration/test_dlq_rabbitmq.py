@@ -93,7 +93,7 @@ def _delete(url: str, topology: Topology) -> None:
 @pytest.fixture
 def setup(amqp_url: str) -> Iterator[Setup]:
     prefix = f"t{uuid.uuid4().hex}"
-    names = Names(prefix=prefix, mes_exchange=f"{prefix}.mes.events")
+    names = Names(prefix=prefix, mes_exchange=f"{prefix}.mes.events", feedback_exchange=f"{prefix}.mes.feedback")
     topology = build_topology(
         names,
         routes=[Route("orders", "http", ["order.*"])],

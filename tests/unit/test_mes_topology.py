@@ -1,9 +1,8 @@
-"""The MES feedback exchange and the bridge's durable queue on it, declared with the topology;
-the broker setting that names it; the offline translator's canonical pass-through."""
+"""The MES feedback exchange and the bridge's durable queue on it, declared with the topology,
+and the broker setting that names it."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pytest
@@ -16,11 +15,9 @@ from bridge.broker.stub import StubBroker
 from bridge.broker.topology import FEEDBACK_EVENTS, Binding, Exchange
 from bridge.cli import main
 from bridge.config import BrokerSettings, Settings
-from bridge.errors import ConfigError, ValidationError
 from bridge.runtime import topology_for
-from bridge.translate import Translator
 
-from ..conftest import DATA, MAPPINGS
+from ..conftest import DATA
 
 MES = DATA / "mes"
 NAMES = Names(prefix="p1")
@@ -114,46 +111,3 @@ def test_the_broker_setting_defaults_to_mes_feedback():
 def test_a_wrong_feedback_exchange_is_refused(value: str, reason: str):
     with pytest.raises(ValueError, match=reason):
         BrokerSettings(feedback_exchange=value)
-
-
-# -- offline translation (``bridge translate``) passes canonical feedback through too ---------
-
-
-@pytest.fixture(scope="module")
-def translator() -> Translator:
-    return Translator.create(mappings_dir=MAPPINGS, source_system="mes")
-
-
-def test_offline_translation_passes_an_envelope_through(translator: Translator):
-    data = (MES / "feedback_batch.json").read_bytes()
-    envelopes = [e for d in translator.decode(data, "batch.json") for e in translator.map_document(d)]
-    assert [e["source"]["document_type"] for e in envelopes] == ["work_report", "work-report"]
-    sent = json.loads(data)[0]
-    # as sent, in its canonical form: the model's defaults filled in, nothing else changed
-    sent["payload"].update(final=False, produced=[], consumed=[])
-    assert envelopes[0] == sent
-    assert envelopes[1]["payload"]["yield_quantity"] == {"value": "12.25", "unit": "ST"}
-
-
-def test_offline_translation_names_every_invalid_field(translator: Translator):
-    [document] = translator.decode((MES / "report_invalid.json").read_bytes(), "report_invalid.json")
-    with pytest.raises(ValidationError) as caught:
-        translator.map_document(document)
-    message = str(caught.value)
-    assert message.startswith("report_invalid.json message_id mes:MES-PLANT1:WR-20240115-0099:report: ")
-    assert "payload.order_id: required" in message
-    assert "payload.yield_quantity.value: a quantity must be a decimal string, not a float (precision) (got 12.5)" in message
-
-
-def test_an_envelope_without_an_entity_is_named():
-    from adapters.mes.codec import MesCodec
-
-    [document] = MesCodec().decode(b'{"schema": "bridge.canonical/v1", "message_id": "x"}', origin="e.json")
-    translator = Translator.create(mappings_dir=MAPPINGS, source_system="mes")
-    with pytest.raises(ValidationError, match="entity: missing"):
-        translator.map_document(document)
-
-
-def test_a_codec_for_an_unknown_system_is_still_a_config_error():
-    with pytest.raises(ConfigError, match="known: mes, sap"):
-        Translator.create(mappings_dir=MAPPINGS, source_system="nosuch")
