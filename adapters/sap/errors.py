@@ -120,6 +120,18 @@ def _rules() -> tuple[ErrorRule, ...]:
         ),
         ErrorRule(
             ErrorKind.TRANSIENT,
+            "SAP did not answer in time",
+            exception="Timeout",  # requests.exceptions.Timeout (zeep's transport)
+            example=ErrorFacts(exception=type("ReadTimeout", (type("Timeout", (OSError,), {}),), {})("read timed out")),
+        ),
+        ErrorRule(
+            ErrorKind.TRANSIENT,
+            "the HTTP exchange with SAP broke off",
+            exception="RequestException",  # requests: a reset, a truncated reply
+            example=ErrorFacts(exception=type("ChunkedEncodingError", (type("RequestException", (OSError,), {}),), {})("reset")),
+        ),
+        ErrorRule(
+            ErrorKind.TRANSIENT,
             "the HTTP transport to SAP failed",
             exception="TransportError",  # httpx.TransportError and zeep.exceptions.TransportError
             example=ErrorFacts(exception=type("TransportError", (Exception,), {})("reset")),

@@ -1,0 +1,130 @@
+"""The SAP sink: canonical reports and lot decisions posted to SAP over SOAP, exactly once.
+
+A remote sink (bridge.adapter.sink): the runtime's RemoteDeliverStage records each call's
+attempt before it is made and its acknowledgement after, and asks :meth:`SapSink.lookup` about
+a call in doubt before it is ever sent again. Reports of one production order go one at a time,
+in the order the MES sent them (:meth:`SapSink.serial_key`); up to ``in_flight`` calls for
+different orders are outstanding at once.
+
+A stock deficit (M7 021) is retried while another order's pending receipt may still bring the
+batch, for ``deficit_retry_s`` (default adapters.sap.errors.DEFICIT_RETRY_S) counted from the
+call's first deficit in this process, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+from adapters.sap.errors import ERRORS
+from adapters.sap.lookups import look_up
+from adapters.sap.lot_calls import plan_lot
+from adapters.sap.postings import post
+from adapters.sap.report_calls import plan_report, plan_reversal
+from adapters.sap.soap_client import SapSoapClient
+from adapters.sap.target import SapTargetSettings
+from bridge.adapter.errors import ErrorTable
+from bridge.adapter.sink import Acknowledgement, DeliveryContext, RemoteCall, SinkContext
+from bridge.errors import ConfigError, PermanentError, TransientError
+from bridge.receivers.auth import secret_from_env
+from bridge.sinks.base import SinkEvent
+
+__all__ = ["SapSink", "make_sap_sink"]
+
+log = logging.getLogger(__name__)
+
+
+def _deficit_window(errors: ErrorTable, seconds: float | None) -> ErrorTable:
+    if seconds is None:
+        return errors
+    rules = tuple(
+        replace(r, retry_for_s=seconds) if r.retry_for_s is not None else r
+        for r in errors.rules
+    )
+    return ErrorTable(errors.system, rules, errors.default)
+
+
+class SapSink:
+    """Posts to one SAP system (one route)."""
+
+    mode: Literal["remote"] = "remote"
+
+    def __init__(self, name: str, settings: SapTargetSettings, client: Any, mapping: Any, errors: ErrorTable = ERRORS) -> None:
+        self.name = name
+        self.settings = settings
+        self.client = client
+        self.mapping = mapping
+        self.errors = _deficit_window(errors, settings.deficit_retry_s)
+        self.in_flight = settings.in_flight
+        self.call_timeout_s = settings.timeout_s
+        self._first_failure: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def serial_key(self, event: SinkEvent) -> str:
+        payload = event.envelope.get("payload") or {}
+        if event.entity == "lot":
+            return f"lot:{payload.get('material_id')}:{payload.get('lot_id')}"
+        return f"order:{payload.get('order_id', '')}"
+
+    def plan(self, event: SinkEvent, context: DeliveryContext) -> Sequence[RemoteCall]:
+        envelope = event.envelope
+        if event.entity == "lot":
+            return plan_lot(envelope, self.settings)
+        if event.entity != "report":
+            raise PermanentError(f"route {self.name}: SAP takes reports and lots, not {event.entity} events")
+        if event.event == "reversed":
+            return plan_reversal(envelope, self.settings, context)
+        return plan_report(envelope, self.mapping.render(envelope), self.settings, context)
+
+    def _what(self, call: RemoteCall) -> str:
+        return f"SAP {call.request['bapi']} ({call.key})"
+
+    def lookup(self, call: RemoteCall) -> Acknowledgement | None:
+        return look_up(self.client.call, call, self.errors, f"looking up {self._what(call)}")
+
+    def send(self, call: RemoteCall, earlier: Mapping[str, Acknowledgement]) -> Acknowledgement:
+        request = call.request
+        with self._lock:
+            first = self._first_failure.get(call.key)
+        failing_for = 0.0 if first is None else time.monotonic() - first
+        try:
+            acknowledgement = post(
+                self.client.call, request["bapi"], request["params"], self.errors, self._what(call),
+                with_movements=bool(request["lookup"].get("with_movements")), failing_for_s=failing_for,
+            )
+        except TransientError:
+            with self._lock:
+                self._first_failure.setdefault(call.key, time.monotonic())
+            raise
+        except PermanentError:
+            with self._lock:
+                self._first_failure.pop(call.key, None)
+            raise
+        with self._lock:
+            self._first_failure.pop(call.key, None)
+        return acknowledgement
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_sap_sink(context: SinkContext) -> SapSink:
+    """The sink of a route whose ``sink`` is ``sap``.
+
+    Raises:
+        ConfigError: the credentials' variables are not set, or the route's mapping is unknown.
+    """
+    settings: SapTargetSettings = context.settings
+    user = secret_from_env(settings.user_env, context.extra.get("env"))
+    password = secret_from_env(settings.password_env, context.extra.get("env"))
+    assert user is not None
+    assert password is not None
+    if context.catalog is None:
+        raise ConfigError(f"route {context.route}: the SAP sink needs the mapping catalog")
+    mapping = context.catalog.get(settings.mapping)
+    errors = ERRORS.with_overrides(settings.errors, setting=f"route {context.route}: errors")
+    return SapSink(context.route, settings, SapSoapClient(settings, user, password, errors=errors), mapping, errors)

@@ -1,0 +1,154 @@
+"""Calls BAPIs over SOAP with zeep, against the WSDL files kept in the repo.
+
+Each BAPI is one service (``ZWS_<BAPI>``, SOAMANAGER style; see adapters/sap/wsdl/): the WSDL is
+read from a local file (never fetched: SAP's WSDL URLs need credentials and pull in imports,
+reference §5.4), the endpoint comes from the settings. Values are checked against the BAPI's DDIC
+types before sending (zeep checks no length, pattern or digits); optional parameters and fields
+left out are sent as ``xsd.SkipValue`` (zeep would send ``""`` or refuse them otherwise).
+
+One zeep client per thread and BAPI: zeep and requests sessions are not documented as safe to
+share between threads, and the sink calls from several at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from zeep import Client, Settings, xsd
+from zeep.exceptions import Fault, ValidationError, XMLSyntaxError
+from zeep.exceptions import TransportError as ZeepTransportError
+from zeep.helpers import serialize_object
+from zeep.transports import Transport
+
+from adapters.sap.bapi_check import check_call
+from adapters.sap.bapi_interfaces import BAPIS, STRUCTURES, service_name
+from adapters.sap.errors import ERRORS
+from adapters.sap.target import SapTargetSettings
+from bridge.adapter.errors import ErrorFacts, ErrorTable
+from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError, shown
+
+__all__ = ["WSDL_DIR", "SapSoapClient"]
+
+#: The WSDL files written by ``python -m adapters.sap.wsdl_writer``.
+WSDL_DIR = Path(__file__).parent / "wsdl"
+_NS = "urn:sap-com:document:sap:rfc:functions"
+
+
+def _rows(struct: str, rows: Any) -> dict[str, Any]:
+    fields = STRUCTURES[struct]
+    return {"item": [{f: row.get(f, xsd.SkipValue) for f in fields} for row in rows]}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if set(value) == {"item"}:
+            items = value["item"] or []
+            return [_plain(v) for v in (items if isinstance(items, list) else [items])]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class SapSoapClient:
+    """Calls the BAPIs of one SAP system (one route's target)."""
+
+    def __init__(
+        self,
+        settings: SapTargetSettings,
+        user: str,
+        password: str,
+        *,
+        errors: ErrorTable = ERRORS,
+    ) -> None:
+        self.settings = settings
+        self.errors = errors
+        self._user, self._password = user, password
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        session.auth = (self._user, self._password)
+        s = self.settings
+        session.verify = str(s.ca_bundle) if s.ca_bundle else s.verify
+        if s.client_cert is not None:
+            session.cert = (str(s.client_cert), str(s.client_key)) if s.client_key else str(s.client_cert)
+        session.headers["Accept-Encoding"] = "identity"
+        return session
+
+    def _service(self, bapi: str) -> Any:
+        services = getattr(self._local, "services", None)
+        if services is None:
+            services = self._local.services = {}
+            self._local.session = self._session()
+        if bapi not in services:
+            configured = self.settings.services.get(bapi)
+            wsdl = configured.wsdl if configured and configured.wsdl else WSDL_DIR / f"{bapi}.wsdl"
+            binding = configured.binding if configured and configured.binding else f"{{{_NS}}}{service_name(bapi)}_BINDING"
+            try:
+                transport = Transport(session=self._local.session, operation_timeout=self.settings.timeout_s)
+                client = Client(str(wsdl), transport=transport, settings=Settings(strict=False, xml_huge_tree=False))
+                services[bapi] = client.create_service(binding, self.settings.endpoint(bapi))
+            except (OSError, ValueError, XMLSyntaxError) as exc:
+                raise ConfigError(f"SAP service {bapi}: cannot load its WSDL {wsdl}: {exc}") from None
+        return services[bapi]
+
+    def _arguments(self, bapi: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        arguments: dict[str, Any] = {}
+        for param in BAPIS[bapi].inputs:
+            value = params.get(param.name)
+            if value is None:
+                arguments[param.name] = xsd.SkipValue
+            elif param.shape == "table":
+                arguments[param.name] = _rows(str(param.type), value)
+            elif param.shape == "structure":
+                arguments[param.name] = {f: value.get(f, xsd.SkipValue) for f in STRUCTURES[str(param.type)]}
+            else:
+                arguments[param.name] = value
+        return arguments
+
+    def call(self, bapi: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Call ``bapi`` with ``params`` (tables as lists of rows); its outputs, tables as lists.
+
+        Raises:
+            PermanentError: a value does not fit its DDIC type (every one named).
+            TransientError: SAP or the network is unavailable, or the reply was lost.
+            ConfigError: SAP refused the credentials, or the WSDL does not fit.
+        """
+        problems = check_call(bapi, params)
+        if problems:
+            raise PermanentError(f"SAP {bapi}: not sent, SAP would refuse it: {'; '.join(problems)}")
+        service = self._service(bapi)
+        operation = getattr(service, self.settings.operation(bapi))
+        try:
+            result = operation(**self._arguments(bapi, params))
+        except Fault as exc:
+            raise self._failure(bapi, ErrorFacts(status=500, text=str(exc.message or "")), f"SOAP Fault {shown(exc.message)}") from None
+        except ZeepTransportError as exc:
+            raise self._failure(bapi, ErrorFacts(status=exc.status_code), f"HTTP {exc.status_code}") from None
+        except ValidationError as exc:
+            raise ConfigError(f"SAP {bapi}: the call does not fit the service's WSDL: {exc}") from None
+        except XMLSyntaxError as exc:
+            raise TransientError(f"SAP {bapi}: the reply is not XML ({exc})") from None
+        except (requests.RequestException, OSError) as exc:
+            raise self._failure(bapi, ErrorFacts(exception=exc), f"{type(exc).__name__}") from None
+        plain = _plain(serialize_object(result, dict))
+        if not isinstance(plain, dict):
+            single = next(p.name for p in BAPIS[bapi].outputs)
+            plain = {single: plain}
+        for param in BAPIS[bapi].outputs:
+            if param.shape == "table" and plain.get(param.name) is None:
+                plain[param.name] = []
+        return plain
+
+    def _failure(self, bapi: str, facts: ErrorFacts, what: str) -> BridgeError:
+        return self.errors.error(facts, f"SAP {bapi} at {self.settings.endpoint(bapi)}: {what}")
+
+    def close(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
