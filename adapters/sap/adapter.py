@@ -10,6 +10,7 @@ from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.settings import SapSourceSettings
 from adapters.sap.sink import make_sap_sink
 from adapters.sap.target import SapTargetSettings
+from adapters.sap.source import sources
 from adapters.sap.transforms import TRANSFORMS
 from bridge.adapter import Adapter
 
@@ -25,4 +26,5 @@ adapter = Adapter(
     source_settings=SapSourceSettings,
     route_settings=SapTargetSettings,
     sink=make_sap_sink,
+    sources=sources,
 )
