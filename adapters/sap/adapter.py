@@ -9,8 +9,8 @@ from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.settings import SapSourceSettings
 from adapters.sap.sink import make_sap_sink
-from adapters.sap.target import SapTargetSettings
 from adapters.sap.source import sources
+from adapters.sap.target import SapTargetSettings
 from adapters.sap.transforms import TRANSFORMS
 from bridge.adapter import Adapter
 

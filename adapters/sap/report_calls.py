@@ -6,7 +6,9 @@ settings:
 
 * ``goods_movements: separate``: the confirmation (BAPI_PRODORDCONF_CREATE_TT) and, each on its
   own, the receipt (BAPI_GOODSMVT_CREATE, GM_CODE 02, 101) and the issue (GM_CODE 03, 261);
-* ``goods_movements: confirmation``: one call, the movements in its GOODSMOVEMENTS table.
+* ``goods_movements: confirmation``: one call, the movements in its GOODSMOVEMENTS table;
+* ``goods_movements: idoc``: the confirmation, and the receipt and issue each as one MBGMCR03
+  IDoc (adapters.sap.idoc_outbound).
 
 ``backflush: suppress`` links the time ticket to goods-movement line 0 when the bridge posts the
 movements separately (LINK_CONF_GOODSMOV with INDEX_GOODSMOV = 0: SAP then neither backflushes
@@ -120,8 +122,9 @@ def plan_report(
         header = {"PSTNG_DATE": posting_date, "DOC_DATE": posting_date, "HEADER_TXT": header_text}
         gm = {"GOODSMVT_HEADER": header, "GOODSMVT_CODE": {"GM_CODE": code}, "GOODSMVT_ITEM": rows}
         materials = sorted({str(r["MATERIAL"]) for r in rows})
+        bapi = "IDOC_MBGMCR03" if settings.goods_movements == "idoc" else "BAPI_GOODSMVT_CREATE"
         calls.append(
-            _call(f"{report_id}/{operation}", operation, "BAPI_GOODSMVT_CREATE", gm, header_text,
+            _call(f"{report_id}/{operation}", operation, bapi, gm, header_text,
                   materials=materials, move_types=[move_type], **lookup)
         )
     return calls

@@ -145,6 +145,26 @@ class SapSoapClient:
                 plain[param.name] = []
         return plain
 
+    def post_xml(self, url: str, body: bytes, what: str) -> None:
+        """POST an XML document (an IDoc) with this client's credentials and TLS settings.
+
+        Raises:
+            TransientError, ConfigError, PermanentError: by the error table (HTTP status,
+                connection failures); a 2xx is success.
+        """
+        if getattr(self._local, "session", None) is None:
+            self._local.services = {}
+            self._local.session = self._session()
+        try:
+            reply = self._local.session.post(
+                url, data=body, timeout=self.settings.timeout_s,
+                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+            )
+        except (requests.RequestException, OSError) as exc:
+            raise self.errors.error(ErrorFacts(exception=exc), f"{what} at {url}: {type(exc).__name__}") from None
+        if not 200 <= reply.status_code < 300:
+            raise self.errors.error(ErrorFacts(status=reply.status_code, text=reply.text[:200]), f"{what} at {url}: HTTP {reply.status_code}")
+
     def _failure(self, bapi: str, facts: ErrorFacts, what: str) -> BridgeError:
         return self.errors.error(facts, f"SAP {bapi} at {self.settings.endpoint(bapi)}: {what}")
 

@@ -13,6 +13,8 @@
         timeout_s: 30
         in_flight: 16                     # calls outstanding at once (never two for one order)
         goods_movements: separate         # or: confirmation (in the confirmation's GOODSMOVEMENTS)
+                                          # or: idoc (MBGMCR03 IDocs, see adapters/sap/idoc_outbound.py)
+        idoc: {path: /sap/bc/srt/idoc, receiver_partner: S4HCLNT100}   # or directory: /outbound
         backflush: suppress               # or: standard (SAP's own backflush/automatic GR stays on)
         plant: "1000"                     # when neither the report nor its order names one
         deficit_retry_s: 900              # how long a stock deficit (M7 021) is retried
@@ -36,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from adapters.sap.bapi_interfaces import BAPIS, service_name
 
-__all__ = ["LotStatusMove", "SapServiceSettings", "SapTargetSettings", "default_path"]
+__all__ = ["IdocOutboundSettings", "LotStatusMove", "SapServiceSettings", "SapTargetSettings", "default_path"]
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -88,6 +90,24 @@ def _default_lot_status() -> dict[str, LotStatusMove]:
     }
 
 
+class IdocOutboundSettings(BaseModel):
+    """Where ``goods_movements: idoc`` sends its MBGMCR03 IDocs, and their control record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field("/sap/bc/srt/idoc", pattern=r"^/[A-Za-z0-9/_.~%-]*$")
+    directory: Path | None = None
+    sender_port: str = Field("MESPORT", pattern=r"^[A-Z0-9_]{1,10}$")
+    sender_partner: str = Field("MES", pattern=r"^[A-Z0-9_]{1,10}$")
+    receiver_port: str | None = Field(None, pattern=r"^[A-Z0-9_]{1,10}$")
+    receiver_partner: str | None = Field(None, pattern=r"^[A-Z0-9_]{1,10}$")
+
+    @field_validator("directory", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class SapTargetSettings(BaseModel):
     """A SAP system the bridge posts to over SOAP (validated by the SAP adapter at start)."""
 
@@ -103,7 +123,8 @@ class SapTargetSettings(BaseModel):
     client_key: Path | None = None
     timeout_s: float = Field(30.0, gt=0, le=600)
     in_flight: int = Field(8, ge=1, le=256)
-    goods_movements: Literal["separate", "confirmation"] = "separate"
+    goods_movements: Literal["separate", "confirmation", "idoc"] = "separate"
+    idoc: IdocOutboundSettings = IdocOutboundSettings()
     backflush: Literal["suppress", "standard"] = "suppress"
     plant: str | None = Field(None, pattern=r"^[A-Z0-9]{1,4}$")
     receipt_storage_location: str | None = Field(None, pattern=r"^[A-Z0-9]{1,4}$")
@@ -143,6 +164,10 @@ class SapTargetSettings(BaseModel):
         service = self.services.get(bapi)
         path = service.path if service and service.path else default_path(bapi, self.sap_client)
         return f"{self.url.rstrip('/')}{path}?sap-client={self.sap_client}"
+
+    def idoc_endpoint(self) -> str:
+        """The URL of SAP's SOAP IDoc service, with ``sap-client``."""
+        return f"{self.url.rstrip('/')}{self.idoc.path}?sap-client={self.sap_client}"
 
     def operation(self, bapi: str) -> str:
         service = self.services.get(bapi)
