@@ -140,10 +140,7 @@ class IDocReceiver:
         message_ids = [d.message_id for d in raw]
         if unreadable is not None:
             log.warning(
-                "%s: ingested as %s for the dead-letter queue, answered 400: %s",
-                origin,
-                message_ids,
-                unreadable,
+                "IDoc ingested as %s for the dead-letter queue, answered 400: %s", message_ids, redact(unreadable)
             )
             return answer.error(400, f"not a readable IDoc (kept as a dead letter): {unreadable}")
         return answer.accepted(message_ids)

@@ -16,9 +16,13 @@ from adapters.sap.file_port import FilePort
 from adapters.sap.settings import SapSourceSettings
 from adapters.sap.source import sources
 from bridge.adapter.source import SourceContext
+from bridge.broker.connector import StubConnector
+from bridge.broker.stub import StubBroker
+from bridge.config import load_settings
 from bridge.errors import ConfigError, PermanentError, TransientError
 from bridge.limits import MAX_BYTES_ENV
 from bridge.pipeline.ingest import identify
+from bridge.runtime import Runtime, names_for
 
 from ..conftest import MAPPINGS
 
@@ -349,3 +353,72 @@ def test_a_missing_directory_is_a_config_error_at_start(tmp_path, ledger):
 def test_a_disabled_file_port_is_not_built(tmp_path, ledger):
     settings = SapSourceSettings.model_validate({"file_port": {"directory": str(tmp_path), "enabled": False}})
     assert sources(SourceContext(system="sap", settings=settings, ingest=ledger.ingest)) == []
+
+
+# -- through the runtime as `bridge run` builds it -------------------------------------------
+
+
+def test_the_running_bridge_publishes_each_good_file_once_and_keeps_the_corrupt_one(tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    drop(spool, "1-order.xml", LOIPRO)
+    drop(spool, "2-same-order.xml", LOIPRO)
+    drop(spool, "3-corrupt.xml", b"<LOIPRO05><IDOC BEGIN='1'>")
+    drop(spool, "4-batch.xml", BATMAS)
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'ledger.sqlite'}\n"
+        "http_port: 0\n"
+        "broker: {prefix: t, retry_tiers: [1s]}\n"
+        f"sources:\n  sap:\n    file_port: {{directory: '{spool}', poll_s: 0.05, min_age_s: 0}}\n"
+    )
+    settings = load_settings(config, env={})
+    broker = StubBroker()
+    runtime = Runtime(settings, broker=StubConnector(broker))
+    runtime.start(serve_http=False)
+    try:
+        assert wait_for(lambda: len(names(spool / "processed")) == 3 and len(names(spool / "error")) == 2)
+        raw = broker.published(names_for(settings).inbound_exchange)
+        assert sorted(m.body for m in raw) == sorted([LOIPRO, b"<LOIPRO05><IDOC BEGIN='1'>", BATMAS])
+        assert names(spool / "processed") == ["1-order.xml", "2-same-order.xml", "4-batch.xml"]
+        assert names(spool / "error") == ["3-corrupt.xml", "3-corrupt.xml.reason.txt"]
+        assert runtime.ledger_ingested([message_id(LOIPRO), message_id(BATMAS)]) == {
+            message_id(LOIPRO),
+            message_id(BATMAS),
+        }
+    finally:
+        runtime.stop()
+
+
+def test_a_bridge_restarted_after_a_crash_finishes_processing_without_publishing_twice(tmp_path):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'ledger.sqlite'}\n"
+        "http_port: 0\n"
+        "broker: {prefix: t, retry_tiers: [1s]}\n"
+        f"sources:\n  sap:\n    file_port: {{directory: '{spool}', poll_s: 0.05, min_age_s: 0}}\n"
+    )
+    settings = load_settings(config, env={})
+    inbound = names_for(settings).inbound_exchange
+
+    def run_until(done) -> StubBroker:
+        broker = StubBroker()
+        runtime = Runtime(settings, broker=StubConnector(broker))
+        runtime.start(serve_http=False)
+        try:
+            assert wait_for(done)
+        finally:
+            runtime.stop()
+        return broker
+
+    drop(spool, "order.xml", LOIPRO)
+    first = run_until(lambda: names(spool / "processed") == ["order.xml"])
+    assert [m.body for m in first.published(inbound)] == [LOIPRO]
+    # the crash: published and journaled, but killed before the move to processed/
+    os.rename(spool / "processed" / "order.xml", spool / "processing" / "order.xml")
+    (spool / "processing" / "batch.xml").write_bytes(BATMAS)  # taken, killed before publishing
+    second = run_until(lambda: names(spool / "processing") == [])
+    assert [m.body for m in second.published(inbound)] == [BATMAS]
+    assert names(spool / "processed") == ["batch.xml", "order.xml"]

@@ -4,6 +4,9 @@ what does not decode, 503 when ingest could not take it, and the adapter's sourc
 
 from __future__ import annotations
 
+import json
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,9 +22,13 @@ from adapters.sap.settings import IDocReceiverSettings, SapSourceSettings
 from adapters.sap.soap_envelope import SOAP11
 from adapters.sap.source import sources
 from bridge.adapter.source import SourceContext
+from bridge.broker.connector import StubConnector
+from bridge.broker.stub import StubBroker
+from bridge.config import load_settings
 from bridge.errors import ConfigError, PermanentError, TransientError
 from bridge.observability.http import HealthServer
 from bridge.receivers import BasicCredentials
+from bridge.runtime import Runtime, names_for
 
 from ..conftest import MAPPINGS
 
@@ -337,3 +344,51 @@ def test_wrong_settings_are_refused_naming_the_key(section, key):
 
 def test_a_client_written_as_a_number_is_read_as_text():
     assert SapSourceSettings.model_validate({"client": 100}).client == "100"
+
+
+# -- through the runtime as `bridge run` builds it -------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_idoc_posted_to_the_running_bridge_becomes_an_order_event(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAP_INBOUND_USER", USER)
+    monkeypatch.setenv("SAP_INBOUND_PASSWORD", PASSWORD)
+    port = free_port()
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'ledger.sqlite'}\n"
+        f"http_host: 127.0.0.1\nhttp_port: {port}\n"
+        "broker: {prefix: t, retry_tiers: [1s]}\n"
+        "sources:\n  sap:\n    timezone: UTC\n    logical_system: S4HCLNT100\n    receiver: {enabled: true}\n"
+    )
+    settings = load_settings(config, env={})
+    broker = StubBroker()
+    runtime = Runtime(settings, broker=StubConnector(broker))
+    runtime.start()
+    try:
+        names = names_for(settings)
+        broker.bind("mes-side", names.mes_exchange)  # the MES's own queue
+        url = f"http://127.0.0.1:{port}{PATH}"
+        assert post(url, LOIPRO, auth=(USER, "wrong")).status_code == 401
+        response = post(url, soap_wrapped(LOIPRO))
+        assert response.status_code == 200, response.text
+        [raw] = broker.published(names.inbound_exchange)  # confirmed before the answer
+        assert raw.message_id.startswith("sap:S4HCLNT100:0000000000430094:")
+        assert runtime.ledger.raw_payload(raw.message_id) is not None
+
+        deadline = time.monotonic() + 10
+        while not broker.messages("mes-side") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        [event] = broker.messages("mes-side")
+        assert event.routing_key == "order.released"
+        assert event.message_id == "sap:S4HCLNT100:0000000000430094:order"
+        assert json.loads(event.body)["payload"]["order_id"] == "1895938"
+        assert post(url, b"<LOIPRO05/>").status_code == 400  # kept as a dead letter
+        assert len(broker.published(names.inbound_exchange)) == 2
+    finally:
+        runtime.stop()
