@@ -38,6 +38,21 @@ WSDL_DIR = Path(__file__).parent / "wsdl"
 _NS = "urn:sap-com:document:sap:rfc:functions"
 
 
+class HttpStatusError(Exception):
+    """A reply whose HTTP status zeep must not interpret: SAP's ICF answers 401 with an HTML
+    page that happens to parse as XML, which zeep would report as an unknown SOAP Fault."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+def _check_status(response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
+    status = response.status_code
+    if not (200 <= status < 300 or status == 500):  # 500 carries SAP's SOAP Faults
+        raise HttpStatusError(status)
+
+
 def _rows(struct: str, rows: Any) -> dict[str, Any]:
     fields = STRUCTURES[struct]
     return {"item": [{f: row.get(f, xsd.SkipValue) for f in fields} for row in rows]}
@@ -78,6 +93,7 @@ class SapSoapClient:
         if s.client_cert is not None:
             session.cert = (str(s.client_cert), str(s.client_key)) if s.client_key else str(s.client_cert)
         session.headers["Accept-Encoding"] = "identity"
+        session.hooks["response"].append(_check_status)
         return session
 
     def _service(self, bapi: str) -> Any:
@@ -128,6 +144,8 @@ class SapSoapClient:
             result = operation(**self._arguments(bapi, params))
         except Fault as exc:
             raise self._failure(bapi, ErrorFacts(status=500, text=str(exc.message or "")), f"SOAP Fault {shown(exc.message)}") from None
+        except HttpStatusError as exc:
+            raise self._failure(bapi, ErrorFacts(status=exc.status), f"HTTP {exc.status}") from None
         except ZeepTransportError as exc:
             raise self._failure(bapi, ErrorFacts(status=exc.status_code), f"HTTP {exc.status_code}") from None
         except ValidationError as exc:
@@ -160,10 +178,12 @@ class SapSoapClient:
                 url, data=body, timeout=self.settings.timeout_s,
                 headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
             )
+        except HttpStatusError as exc:
+            raise self.errors.error(ErrorFacts(status=exc.status), f"{what} at {url}: HTTP {exc.status}") from None
         except (requests.RequestException, OSError) as exc:
             raise self.errors.error(ErrorFacts(exception=exc), f"{what} at {url}: {type(exc).__name__}") from None
-        if not 200 <= reply.status_code < 300:
-            raise self.errors.error(ErrorFacts(status=reply.status_code, text=reply.text[:200]), f"{what} at {url}: HTTP {reply.status_code}")
+        if reply.status_code == 500:
+            raise self.errors.error(ErrorFacts(status=500), f"{what} at {url}: HTTP 500 (SOAP Fault)")
 
     def _failure(self, bapi: str, facts: ErrorFacts, what: str) -> BridgeError:
         return self.errors.error(facts, f"SAP {bapi} at {self.settings.endpoint(bapi)}: {what}")

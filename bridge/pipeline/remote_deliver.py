@@ -24,7 +24,7 @@ from typing import Any
 
 from bridge.adapter.sink import Acknowledgement, DeliveryContext, RemoteCall, RemoteSink
 from bridge.broker.messages import Delivery
-from bridge.errors import BridgeError, DecodeError, PermanentError, TransientError
+from bridge.errors import BridgeError, ConfigError, DecodeError, PermanentError, TransientError
 from bridge.ledger.records import DeliveryItem, delivery_key
 from bridge.ledger.remote_calls import CallState
 from bridge.pipeline.deliver import business_key_of, event_from_delivery
@@ -111,6 +111,12 @@ class RemoteDeliverStage:
                 blocked = exc
             except TransientError as exc:
                 results.append((position, Outcome.retry(exc)))
+                blocked = exc
+            except ConfigError as exc:
+                # the target refuses the bridge (credentials, roles): no event of this target can
+                # succeed until an operator fixes it, and none is lost meanwhile: retried
+                log.error("route %s: %s", self.route, redact(str(exc)))
+                results.append((position, Outcome.retry(TransientError(f"route {self.route}: {exc}"))))
                 blocked = exc
             else:
                 results.append((position, Outcome.forward(decision=decision, entity=item.entity)))
