@@ -198,7 +198,7 @@ def test_a_document_that_does_not_decode_is_ingested_and_answered_400(served: Se
     response = post(served.url, body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error.startswith("not a readable IDoc (kept as a dead letter): ")
+    assert error.startswith("not a readable IDoc document (kept by the bridge): ")
     assert reason in error
     assert served.ingest.bodies == [body]  # translate dead-letters it: nothing is lost
 
@@ -213,12 +213,21 @@ def test_a_broken_soap_envelope_is_ingested_as_sent_and_answered_with_a_fault(se
     assert served.ingest.bodies == [body]
 
 
-def test_a_soap_body_with_two_documents_is_400_and_ingested(served: Served):
-    inner = LOIPRO.split(b"?>", 1)[1]
-    body = soap_wrapped(inner + inner)
+@pytest.mark.parametrize("inner", [LOIPRO.split(b"?>", 1)[1] * 2, b"<Hello/><World/>"])
+def test_a_soap_body_with_two_documents_is_400_and_ingested_as_sent(served: Served, inner: bytes):
+    # SAP allows one IDoc per envelope (EA728); the codec would read only the first document
+    body = soap_wrapped(inner)
     response = post(served.url, body)
     assert response.status_code == 400
-    assert b"holds 2 elements" in response.content
+    assert b"the SOAP Body holds 2 elements; expected one IDoc document" in response.content
+    assert served.ingest.bodies == [body]
+
+
+def test_a_document_that_only_looks_like_an_envelope_is_taken_as_idoc_xml(served: Served):
+    body = LOIPRO.replace(b"<LOIPRO05 ", b"<!-- <Envelope> --><LOIPRO05 ", 1).split(b"?>", 1)[1]
+    response = post(served.url, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "accepted"
     assert served.ingest.bodies == [body]
 
 
