@@ -40,7 +40,17 @@ log = logging.getLogger(__name__)
 #: What a 503 tells SAP to wait before sending again (seconds).
 RETRY_AFTER_S = 5
 
-_XML_TYPES = frozenset({"application/xml", "text/xml", "application/soap+xml"})
+# application/x-sap.idoc: what SAP-XML senders (the XML-HTTP port, adapters) declare; an
+# octet stream is what some middleware says of anything: the body decides
+_XML_TYPES = frozenset(
+    {
+        "application/xml",
+        "text/xml",
+        "application/soap+xml",
+        "application/x-sap.idoc",
+        "application/octet-stream",
+    }
+)
 _FLAT_TYPES = frozenset({"text/plain"})
 
 Ingest = Callable[[Sequence[tuple[bytes, str]]], Sequence[Any]]
@@ -102,11 +112,11 @@ class IDocReceiver:
                 401, "authentication required", **{"WWW-Authenticate": 'Basic realm="erp-mes-bridge"'}
             )
         media = _media_type(request.header("content-type"))
-        if media is not None and media not in _XML_TYPES | _FLAT_TYPES:
+        if media is not None and media not in _XML_TYPES | _FLAT_TYPES and not media.endswith("+xml"):
             return HttpResponse.error(
                 415,
-                "the body must be IDoc-XML (application/xml, text/xml), a SOAP envelope "
-                f"or a flat IDoc (text/plain), got {media!r}",
+                "the body must be IDoc-XML (application/xml, text/xml, application/x-sap.idoc), "
+                f"a SOAP envelope or a flat IDoc (text/plain), got {media!r}",
             )
         try:
             body = request.read_body(self.receiver.max_body_bytes)
@@ -135,7 +145,9 @@ class IDocReceiver:
         message_ids = [d.message_id for d in raw]
         if unreadable is not None:
             log.warning(
-                "IDoc ingested as %s for the dead-letter queue, answered 400: %s", message_ids, redact(unreadable)
+                "IDoc ingested as %s for the dead-letter queue, answered 400: %s",
+                message_ids,
+                redact(unreadable),
             )
             return answer.error(400, f"not a readable IDoc document (kept by the bridge): {unreadable}")
         return answer.accepted(message_ids)

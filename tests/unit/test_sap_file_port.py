@@ -303,7 +303,11 @@ def wait_for(condition, timeout: float = 10.0) -> bool:
 def test_the_watcher_takes_files_until_stopped(tmp_path, ledger):
     settings = SapSourceSettings.model_validate({"file_port": {"directory": str(tmp_path), "poll_s": 0.05}})
     context = SourceContext(
-        system="sap", settings=settings, ingest=ledger.ingest, codec=CODEC, already_ingested=ledger.already_ingested
+        system="sap",
+        settings=settings,
+        ingest=ledger.ingest,
+        codec=CODEC,
+        already_ingested=ledger.already_ingested,
     )
     [port] = sources(context)
     assert isinstance(port, FilePort)

@@ -76,7 +76,9 @@ def serve(receiver: IDocReceiver) -> Iterator[str]:
 
 
 def receiver_for(ingest: FakeIngest, **settings: object) -> IDocReceiver:
-    sap = SapSourceSettings.model_validate({"receiver": {"enabled": True, "max_body_bytes": 200_000}, **settings})
+    sap = SapSourceSettings.model_validate(
+        {"receiver": {"enabled": True, "max_body_bytes": 200_000}, **settings}
+    )
     context = SourceContext(system="sap", settings=sap, ingest=ingest, codec=CODEC)
     return IDocReceiver(context, BasicCredentials(USER, PASSWORD), sap)
 
@@ -118,6 +120,14 @@ def test_an_idoc_xml_document_is_accepted_after_ingest_returned(served: Served):
     [[(data, origin)]] = served.ingest.calls
     assert data == LOIPRO
     assert origin.startswith(f"POST {PATH} from 127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "media", ["application/x-sap.idoc", "text/xml; charset=utf-8", "application/octet-stream"]
+)
+def test_the_media_types_sap_senders_declare_are_taken(served: Served, media: str):
+    assert post(served.url, LOIPRO, **{"Content-Type": media}).status_code == 200
+    assert served.ingest.bodies == [LOIPRO]
 
 
 def test_several_idocs_in_one_document_are_one_raw_message_holding_both(served: Served):
@@ -194,7 +204,9 @@ def test_another_media_type_is_415(served: Served):
         (b"<LOIPRO05/>", ""),
     ],
 )
-def test_a_document_that_does_not_decode_is_ingested_and_answered_400(served: Served, body: bytes, reason: str):
+def test_a_document_that_does_not_decode_is_ingested_and_answered_400(
+    served: Served, body: bytes, reason: str
+):
     response = post(served.url, body)
     assert response.status_code == 400
     error = response.json()["error"]
@@ -314,7 +326,9 @@ def test_the_adapter_builds_the_receiver_from_its_settings_and_env():
     settings = SapSourceSettings.model_validate(
         {"receiver": {"enabled": True, "path": "/sap/in", "user_env": "U", "password_env": "P"}}
     )
-    context = SourceContext(system="sap", settings=settings, ingest=ingest, codec=CODEC, env={"U": "u", "P": "p"})
+    context = SourceContext(
+        system="sap", settings=settings, ingest=ingest, codec=CODEC, env={"U": "u", "P": "p"}
+    )
     assert adapter.sources is sources
     [receiver] = sources(context)
     assert [(r.method, r.path) for r in receiver.routes] == [("POST", "/sap/in")]
