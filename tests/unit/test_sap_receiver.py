@@ -4,6 +4,7 @@ what does not decode, 503 when ingest could not take it, and the adapter's sourc
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
@@ -187,6 +188,20 @@ def test_a_body_over_the_limit_is_413_and_not_ingested(served: Served):
     response = post(served.url, LOIPRO + b" " * 200_000)
     assert response.status_code == 413
     assert "at most 200000" in response.json()["error"]
+    assert served.ingest.calls == []
+
+
+def test_a_body_announced_over_the_limit_is_refused_before_it_is_sent(served: Served):
+    # only the headers go out: a server that tried to read the body would never answer
+    host, port = served.url.split("//", 1)[1].split("/", 1)[0].split(":")
+    credentials = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {credentials}\r\n"
+            "Content-Type: application/xml\r\nContent-Length: 1000000000\r\n\r\n".encode()
+        )
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+    assert status_line.split(b" ")[1] == b"413"
     assert served.ingest.calls == []
 
 
@@ -415,3 +430,17 @@ def test_an_idoc_posted_to_the_running_bridge_becomes_an_order_event(tmp_path, m
         assert len(broker.published(names.inbound_exchange)) == 2
     finally:
         runtime.stop()
+
+
+def test_the_bridge_refuses_to_start_an_enabled_receiver_without_credentials(tmp_path, monkeypatch):
+    for name in ("SAP_INBOUND_USER", "SAP_INBOUND_PASSWORD", "SAP_INBOUND_USER_FILE", "SAP_INBOUND_PASSWORD_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'ledger.sqlite'}\n"
+        "http_port: 0\nbroker: {prefix: t}\n"
+        "sources:\n  sap:\n    receiver: {enabled: true}\n"
+    )
+    runtime = Runtime(load_settings(config, env={}), broker=StubConnector(StubBroker()))
+    with pytest.raises(ConfigError, match="set SAP_INBOUND_USER and SAP_INBOUND_PASSWORD"):
+        runtime.start(serve_http=False)
