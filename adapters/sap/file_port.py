@@ -129,12 +129,15 @@ class FilePort:
                 return
             if not fnmatch.fnmatchcase(path.name, self.port.pattern):
                 continue
-            if now - path.lstat().st_mtime < self.port.min_age_s:
-                continue  # may still be being written
             taken = self.processing / path.name
             if taken.exists():
                 continue  # a file of that name is not finished yet: this one waits its turn
-            os.rename(path, taken)
+            try:
+                if now - path.lstat().st_mtime < self.port.min_age_s:
+                    continue  # may still be being written
+                os.rename(path, taken)
+            except FileNotFoundError:
+                continue  # taken away by someone else since the directory was listed
             log.info("file port: took %s into %s/", path.name, PROCESSING)
             if not self._finish(taken):
                 return

@@ -14,14 +14,16 @@ credentials (401 with ``WWW-Authenticate``), a body over the limit (413, before 
 another media type (415). A document that does not decode is ingested all the same (translate
 dead-letters it) and answered 400 with the reason; one from another client or logical system
 than configured is answered 400 and not ingested (:mod:`adapters.sap.inbound`). The SOAP form
-hears every error after authentication as a SOAP Fault.
+hears what is found once its body was read as a SOAP Fault (``Client`` for 400, ``Server`` for
+5xx). An envelope whose Body does not hold exactly one document is answered 400 and ingested as
+sent (SAP puts one IDoc in an envelope, message EA728).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.sap.inbound import WrongSystemError, check_system, examine
 from adapters.sap.settings import IDocReceiverSettings, SapSourceSettings
@@ -38,7 +40,17 @@ log = logging.getLogger(__name__)
 #: What a 503 tells SAP to wait before sending again (seconds).
 RETRY_AFTER_S = 5
 
-_XML_TYPES = frozenset({"application/xml", "text/xml", "application/soap+xml"})
+# application/x-sap.idoc: what SAP-XML senders (the XML-HTTP port, adapters) declare; an
+# octet stream is what some middleware says of anything: the body decides
+_XML_TYPES = frozenset(
+    {
+        "application/xml",
+        "text/xml",
+        "application/soap+xml",
+        "application/x-sap.idoc",
+        "application/octet-stream",
+    }
+)
 _FLAT_TYPES = frozenset({"text/plain"})
 
 Ingest = Callable[[Sequence[tuple[bytes, str]]], Sequence[Any]]
@@ -100,25 +112,18 @@ class IDocReceiver:
                 401, "authentication required", **{"WWW-Authenticate": 'Basic realm="erp-mes-bridge"'}
             )
         media = _media_type(request.header("content-type"))
-        if media is not None and media not in _XML_TYPES | _FLAT_TYPES:
+        if media is not None and media not in _XML_TYPES | _FLAT_TYPES and not media.endswith("+xml"):
             return HttpResponse.error(
                 415,
-                "the body must be IDoc-XML (application/xml, text/xml), a SOAP envelope "
-                f"or a flat IDoc (text/plain), got {media!r}",
+                "the body must be IDoc-XML (application/xml, text/xml, application/x-sap.idoc), "
+                f"a SOAP envelope or a flat IDoc (text/plain), got {media!r}",
             )
         try:
             body = request.read_body(self.receiver.max_body_bytes)
         except BodyError as exc:
             return HttpResponse.error(exc.status, exc.reason)
         origin = f"POST {self.receiver.path} from {request.client or 'unknown'}"
-        soap = media not in _FLAT_TYPES and is_soap_envelope(body)
-        answer = _SoapAnswer() if soap else _JsonAnswer()
-        document, unreadable = body, None
-        if soap:
-            try:
-                document = unwrap_idoc(body, source=origin, max_bytes=self.receiver.max_body_bytes)
-            except DecodeError as exc:
-                unreadable = str(exc)  # the envelope itself is ingested: translate dead-letters it
+        document, answer, unreadable = self._unwrapped(body, media, origin)
         if unreadable is None:
             examined = examine(self.context, document, origin)
             unreadable = examined.unreadable
@@ -140,10 +145,32 @@ class IDocReceiver:
         message_ids = [d.message_id for d in raw]
         if unreadable is not None:
             log.warning(
-                "IDoc ingested as %s for the dead-letter queue, answered 400: %s", message_ids, redact(unreadable)
+                "IDoc ingested as %s for the dead-letter queue, answered 400: %s",
+                message_ids,
+                redact(unreadable),
             )
-            return answer.error(400, f"not a readable IDoc (kept as a dead letter): {unreadable}")
+            return answer.error(400, f"not a readable IDoc document (kept by the bridge): {unreadable}")
         return answer.accepted(message_ids)
+
+    def _unwrapped(self, body: bytes, media: str | None, origin: str) -> tuple[bytes, _Answer, str | None]:
+        """What to ingest, how to answer, and why the envelope is unreadable (None: it is not)."""
+        if media in _FLAT_TYPES or not is_soap_envelope(body):
+            return body, _JsonAnswer(), None
+        try:
+            unwrapped = unwrap_idoc(body, source=origin, max_bytes=self.receiver.max_body_bytes)
+        except DecodeError as exc:
+            return body, _SoapAnswer(), str(exc)  # ingested as sent: the bytes are kept
+        if unwrapped is None:  # the sniff was wrong: not a SOAP envelope after all
+            return body, _JsonAnswer(), None
+        return unwrapped, _SoapAnswer(), None
+
+
+class _Answer(Protocol):
+    """How the sender hears the outcome."""
+
+    def accepted(self, message_ids: list[str]) -> HttpResponse: ...
+
+    def error(self, status: int, reason: str, **headers: str) -> HttpResponse: ...
 
 
 class _JsonAnswer:

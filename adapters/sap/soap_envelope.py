@@ -35,17 +35,18 @@ def is_soap_envelope(data: bytes) -> bool:
     return match is not None and match.group(1) == b"Envelope"
 
 
-def unwrap_idoc(data: bytes, *, source: str, max_bytes: int) -> bytes:
-    """The IDoc-XML document a SOAP envelope carries, as UTF-8 bytes of its own.
+def unwrap_idoc(data: bytes, *, source: str, max_bytes: int) -> bytes | None:
+    """The IDoc-XML document a SOAP envelope carries, as UTF-8 bytes of its own; None when the
+    root element is no SOAP 1.1 or 1.2 Envelope after all (the document is taken as it is).
 
     Raises:
         DecodeError: not well-formed or hostile XML (parsed hardened: no DTD, entities or
-            network), not a SOAP envelope, or a Body that does not hold exactly one element.
+            network), or an envelope whose Body does not hold exactly one element.
     """
     root = parse_xml_hardened(data, source=source, max_bytes=max_bytes)
     namespace = etree.QName(root).namespace
     if etree.QName(root).localname != "Envelope" or namespace not in _SOAP_NAMESPACES:
-        raise IDocError(f"the root element is {root.tag}, not a SOAP 1.1 or 1.2 Envelope", source=source)
+        return None
     bodies = root.findall(f"{{{namespace}}}Body")
     if len(bodies) != 1:
         raise IDocError(f"the SOAP envelope has {len(bodies)} Body elements, expected one", source=source)

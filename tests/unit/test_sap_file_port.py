@@ -202,6 +202,24 @@ def test_only_regular_files_matching_the_pattern_are_taken(tmp_path, ledger):
     ]
 
 
+def test_a_file_removed_after_the_listing_is_skipped(tmp_path, ledger):
+    port = port_for(tmp_path, ledger)
+    drop(tmp_path, "a-gone.xml", LOIPRO)
+    drop(tmp_path, "b-here.xml", BATMAS)
+    listed = port._regular_files(tmp_path)
+
+    def listing_then_removal(folder: Path) -> list[Path]:
+        if folder == tmp_path:
+            (tmp_path / "a-gone.xml").unlink()  # another reader took it meanwhile
+            return listed
+        return []
+
+    port._regular_files = listing_then_removal  # type: ignore[method-assign]
+    port.poll_once()
+    assert ledger.bodies == [BATMAS]
+    assert names(tmp_path / "processed") == ["b-here.xml"]
+
+
 def test_a_name_taken_in_processed_gets_a_number_and_nothing_is_overwritten(tmp_path, ledger):
     port = port_for(tmp_path, ledger)
     (tmp_path / "processed" / "order.xml").write_bytes(b"yesterday's")
@@ -303,7 +321,11 @@ def wait_for(condition, timeout: float = 10.0) -> bool:
 def test_the_watcher_takes_files_until_stopped(tmp_path, ledger):
     settings = SapSourceSettings.model_validate({"file_port": {"directory": str(tmp_path), "poll_s": 0.05}})
     context = SourceContext(
-        system="sap", settings=settings, ingest=ledger.ingest, codec=CODEC, already_ingested=ledger.already_ingested
+        system="sap",
+        settings=settings,
+        ingest=ledger.ingest,
+        codec=CODEC,
+        already_ingested=ledger.already_ingested,
     )
     [port] = sources(context)
     assert isinstance(port, FilePort)

@@ -4,6 +4,7 @@ what does not decode, 503 when ingest could not take it, and the adapter's sourc
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
@@ -76,7 +77,9 @@ def serve(receiver: IDocReceiver) -> Iterator[str]:
 
 
 def receiver_for(ingest: FakeIngest, **settings: object) -> IDocReceiver:
-    sap = SapSourceSettings.model_validate({"receiver": {"enabled": True, "max_body_bytes": 200_000}, **settings})
+    sap = SapSourceSettings.model_validate(
+        {"receiver": {"enabled": True, "max_body_bytes": 200_000}, **settings}
+    )
     context = SourceContext(system="sap", settings=sap, ingest=ingest, codec=CODEC)
     return IDocReceiver(context, BasicCredentials(USER, PASSWORD), sap)
 
@@ -118,6 +121,14 @@ def test_an_idoc_xml_document_is_accepted_after_ingest_returned(served: Served):
     [[(data, origin)]] = served.ingest.calls
     assert data == LOIPRO
     assert origin.startswith(f"POST {PATH} from 127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "media", ["application/x-sap.idoc", "text/xml; charset=utf-8", "application/octet-stream"]
+)
+def test_the_media_types_sap_senders_declare_are_taken(served: Served, media: str):
+    assert post(served.url, LOIPRO, **{"Content-Type": media}).status_code == 200
+    assert served.ingest.bodies == [LOIPRO]
 
 
 def test_several_idocs_in_one_document_are_one_raw_message_holding_both(served: Served):
@@ -180,6 +191,20 @@ def test_a_body_over_the_limit_is_413_and_not_ingested(served: Served):
     assert served.ingest.calls == []
 
 
+def test_a_body_announced_over_the_limit_is_refused_before_it_is_sent(served: Served):
+    # only the headers go out: a server that tried to read the body would never answer
+    host, port = served.url.split("//", 1)[1].split("/", 1)[0].split(":")
+    credentials = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {credentials}\r\n"
+            "Content-Type: application/xml\r\nContent-Length: 1000000000\r\n\r\n".encode()
+        )
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+    assert status_line.split(b" ")[1] == b"413"
+    assert served.ingest.calls == []
+
+
 def test_another_media_type_is_415(served: Served):
     response = post(served.url, LOIPRO, **{"Content-Type": "application/json"})
     assert response.status_code == 415
@@ -194,11 +219,13 @@ def test_another_media_type_is_415(served: Served):
         (b"<LOIPRO05/>", ""),
     ],
 )
-def test_a_document_that_does_not_decode_is_ingested_and_answered_400(served: Served, body: bytes, reason: str):
+def test_a_document_that_does_not_decode_is_ingested_and_answered_400(
+    served: Served, body: bytes, reason: str
+):
     response = post(served.url, body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error.startswith("not a readable IDoc (kept as a dead letter): ")
+    assert error.startswith("not a readable IDoc document (kept by the bridge): ")
     assert reason in error
     assert served.ingest.bodies == [body]  # translate dead-letters it: nothing is lost
 
@@ -213,12 +240,21 @@ def test_a_broken_soap_envelope_is_ingested_as_sent_and_answered_with_a_fault(se
     assert served.ingest.bodies == [body]
 
 
-def test_a_soap_body_with_two_documents_is_400_and_ingested(served: Served):
-    inner = LOIPRO.split(b"?>", 1)[1]
-    body = soap_wrapped(inner + inner)
+@pytest.mark.parametrize("inner", [LOIPRO.split(b"?>", 1)[1] * 2, b"<Hello/><World/>"])
+def test_a_soap_body_with_two_documents_is_400_and_ingested_as_sent(served: Served, inner: bytes):
+    # SAP allows one IDoc per envelope (EA728); the codec would read only the first document
+    body = soap_wrapped(inner)
     response = post(served.url, body)
     assert response.status_code == 400
-    assert b"holds 2 elements" in response.content
+    assert b"the SOAP Body holds 2 elements; expected one IDoc document" in response.content
+    assert served.ingest.bodies == [body]
+
+
+def test_a_document_that_only_looks_like_an_envelope_is_taken_as_idoc_xml(served: Served):
+    body = LOIPRO.replace(b"<LOIPRO05 ", b"<!-- <Envelope> --><LOIPRO05 ", 1).split(b"?>", 1)[1]
+    response = post(served.url, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "accepted"
     assert served.ingest.bodies == [body]
 
 
@@ -305,7 +341,9 @@ def test_the_adapter_builds_the_receiver_from_its_settings_and_env():
     settings = SapSourceSettings.model_validate(
         {"receiver": {"enabled": True, "path": "/sap/in", "user_env": "U", "password_env": "P"}}
     )
-    context = SourceContext(system="sap", settings=settings, ingest=ingest, codec=CODEC, env={"U": "u", "P": "p"})
+    context = SourceContext(
+        system="sap", settings=settings, ingest=ingest, codec=CODEC, env={"U": "u", "P": "p"}
+    )
     assert adapter.sources is sources
     [receiver] = sources(context)
     assert [(r.method, r.path) for r in receiver.routes] == [("POST", "/sap/in")]
@@ -392,3 +430,17 @@ def test_an_idoc_posted_to_the_running_bridge_becomes_an_order_event(tmp_path, m
         assert len(broker.published(names.inbound_exchange)) == 2
     finally:
         runtime.stop()
+
+
+def test_the_bridge_refuses_to_start_an_enabled_receiver_without_credentials(tmp_path, monkeypatch):
+    for name in ("SAP_INBOUND_USER", "SAP_INBOUND_PASSWORD", "SAP_INBOUND_USER_FILE", "SAP_INBOUND_PASSWORD_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'ledger.sqlite'}\n"
+        "http_port: 0\nbroker: {prefix: t}\n"
+        "sources:\n  sap:\n    receiver: {enabled: true}\n"
+    )
+    runtime = Runtime(load_settings(config, env={}), broker=StubConnector(StubBroker()))
+    with pytest.raises(ConfigError, match="set SAP_INBOUND_USER and SAP_INBOUND_PASSWORD"):
+        runtime.start(serve_http=False)
