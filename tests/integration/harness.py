@@ -193,6 +193,26 @@ def sink_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def publish_as_the_mes(exchange: str, messages: list[tuple[str, bytes]]) -> None:
+    """Confirmed, mandatory, persistent: what a careful MES does."""
+    connection = open_blocking(AMQP_URL)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for index, (routing_key, body) in enumerate(messages):
+            channel.basic_publish(
+                exchange,
+                routing_key,
+                body,
+                pika.BasicProperties(
+                    delivery_mode=2, message_id=f"mes-{index}", content_type="application/json"
+                ),
+                mandatory=True,
+            )
+    finally:
+        connection.close()
+
+
 __all__ = [
     "AMQP_URL",
     "CASES",
@@ -203,6 +223,7 @@ __all__ = [
     "ingest",
     "make_settings",
     "names_for",
+    "publish_as_the_mes",
     "queue_depth",
     "running",
     "sink_lines",

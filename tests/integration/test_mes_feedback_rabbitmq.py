@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pika
 import pytest
 
 from bridge.broker.declare import open_blocking
@@ -23,6 +22,7 @@ from .harness import (
     browse,
     make_settings,
     names_for,
+    publish_as_the_mes,
     queue_depth,
     running,
     wait_for,
@@ -56,26 +56,6 @@ class CanonicalTap:
             connection.channel().queue_delete(self.queue)
         finally:
             connection.close()
-
-
-def publish_as_the_mes(exchange: str, messages: list[tuple[str, bytes]]) -> None:
-    """Confirmed, mandatory, persistent: what a careful MES does."""
-    connection = open_blocking(AMQP_URL)
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for index, (routing_key, body) in enumerate(messages):
-            channel.basic_publish(
-                exchange,
-                routing_key,
-                body,
-                pika.BasicProperties(
-                    delivery_mode=2, message_id=f"mes-{index}", content_type="application/json"
-                ),
-                mandatory=True,
-            )
-    finally:
-        connection.close()
 
 
 @pytest.fixture
