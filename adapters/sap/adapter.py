@@ -8,6 +8,7 @@ from adapters.sap.errors import ERRORS
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.settings import SapSourceSettings
+from adapters.sap.simulator.cli import sap as sap_simulator
 from adapters.sap.transforms import TRANSFORMS
 from bridge.adapter import Adapter
 
@@ -21,4 +22,5 @@ adapter = Adapter(
     commands=(idoc,),
     errors=ERRORS,
     source_settings=SapSourceSettings,
+    simulator=sap_simulator,
 )
