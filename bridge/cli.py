@@ -379,10 +379,6 @@ def schema_export(directory: Path) -> None:
         click.echo(str(path))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # -- simulate ----------------------------------------------------------------------------
 
 
@@ -405,6 +401,10 @@ class _SimulateGroup(click.Group):
 @main.group(cls=_SimulateGroup)
 def simulate() -> None:
     """Play an external system (SAP, ...) for demos and tests."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
 
 
 main.add_command(dlq)
