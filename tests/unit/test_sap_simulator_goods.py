@@ -173,3 +173,22 @@ def test_the_idoc_endpoint_refuses_what_is_no_idoc_with_a_fault(sim: SapSimulato
     assert reply.status_code == 500
     assert "<faultstring" in reply.text
     assert sim.state.inbound_idocs == []
+
+
+def test_batch_change_sets_attributes_and_the_restricted_status_moves_the_stock(sim: SapSimulator, sap: Sap) -> None:
+    reply = sap.call("BAPI_BATCH_CHANGE", MATERIAL="RM-1", BATCH="RB-1", PLANT="DM01",
+                     BATCHATTRIBUTES={"RESTRICTED": "X", "VENDRBATCH": "V-1"},
+                     BATCHATTRIBUTESX={"RESTRICTED": "X", "VENDRBATCH": "X"})
+    assert [r["TYPE"] for r in items(reply["RETURN"])] == ["S"]
+    assert reply["BATCHATTRIBUTES"]["RESTRICTED"] == "X"
+    assert sim.state.stock_of("RM-1", "DM01", "RB-1") == Decimal("0")
+    assert sim.state.stock_of("RM-1", "DM01", "RB-1", "R") == Decimal("1000")
+    ((_, number, text),) = _errors(_post(sap, "03", movement()))  # restricted stock cannot be issued
+    assert (number, text) == ("021", "Deficit of BA Unrestricted-use 3 EA : RM-1 DM01 RB-1")
+    sap.call("BAPI_BATCH_CHANGE", MATERIAL="RM-1", BATCH="RB-1", BATCHATTRIBUTES={"RESTRICTED": ""},
+             BATCHATTRIBUTESX={"RESTRICTED": "X"})
+    assert sim.state.stock_of("RM-1", "DM01", "RB-1") == Decimal("1000")
+    assert [d.items[0].move_type for d in sim.state.material_documents()] == ["341", "342"]
+    missing = sap.call("BAPI_BATCH_CHANGE", MATERIAL="RM-1", BATCH="NOPE")
+    ((_, _, text),) = _errors(missing)
+    assert text == "Batch NOPE of material RM-1 does not exist"
