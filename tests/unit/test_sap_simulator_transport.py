@@ -177,3 +177,14 @@ def test_without_credentials_configured_no_auth_is_asked(tmp_path: Path) -> None
     with running(tmp_path, user=None, password=None) as simulator:
         assert requests.get(simulator.url + "/", timeout=10).status_code == 200
         assert PASSWORD not in requests.get(simulator.url + "/", timeout=10).text
+
+
+def test_index_and_wsdl_use_the_host_the_caller_addressed(sim: SapSimulator) -> None:
+    headers = {"Host": "sap.example.com:8443"}
+    index = session().get(sim.url + "/", headers=headers, timeout=10).json()
+    endpoint = index["services"][CREATE]
+    assert endpoint.startswith("http://sap.example.com:8443/sap/bc/srt/rfc/sap/")
+    wsdl = session().get(sim.endpoint(CREATE) + "?wsdl", headers=headers, timeout=10).content
+    assert etree.fromstring(wsdl).xpath("//*[local-name()='address']/@location") == [endpoint, endpoint]
+    hostile = session().get(sim.url + "/", headers={"Host": "x\"><evil"}, timeout=10).json()
+    assert hostile["services"][CREATE].startswith(sim.url)
