@@ -3,6 +3,8 @@ and the shared fault modes (lock, lost reply, failure)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,3 +190,23 @@ def test_index_and_wsdl_use_the_host_the_caller_addressed(sim: SapSimulator) -> 
     assert etree.fromstring(wsdl).xpath("//*[local-name()='address']/@location") == [endpoint, endpoint]
     hostile = session().get(sim.url + "/", headers={"Host": "x\"><evil"}, timeout=10).json()
     assert hostile["services"][CREATE].startswith(sim.url)
+
+
+def test_a_second_posting_to_an_order_being_posted_meets_the_lock(sim: SapSimulator) -> None:
+    sim.faults.latency_ms = 5000  # the first call holds the order's lock while it "processes"
+    first_sap, second_sap = Sap(sim), Sap(sim)
+    second_sap.service(CREATE)
+    results: list[object] = []
+    first = threading.Thread(target=lambda: results.append(first_sap.call(CREATE, TIMETICKETS=[ticket()])))
+    first.start()
+    deadline = time.monotonic() + 10
+    while ORDER not in sim.state.busy_orders():
+        assert time.monotonic() < deadline, "the first posting never took the order's lock"
+        time.sleep(0.01)
+    sim.faults.latency_ms = 0
+    (line,) = items(second_sap.call(CREATE, TIMETICKETS=[ticket()])["DETAIL_RETURN"])
+    assert (line["TYPE"], line["FLG_LOCKED"]) == ("E", "X")
+    first.join(timeout=15)
+    (posted,) = items(results[0]["DETAIL_RETURN"])  # type: ignore[index]
+    assert posted["TYPE"] == "I"
+    assert len(sim.state.confirmations()) == 1

@@ -250,6 +250,11 @@ class SimState:
             with self.lock:
                 self._busy_orders -= taken
 
+    def busy_orders(self) -> set[str]:
+        """The orders a posting holds locked right now."""
+        with self.lock:
+            return set(self._busy_orders)
+
     @contextmanager
     def hold_order_lock(self, order: str) -> Iterator[None]:
         """Hold an order's lock like another user would (for tests and demos)."""
