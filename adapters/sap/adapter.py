@@ -8,6 +8,7 @@ from adapters.sap.errors import ERRORS
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.settings import SapSourceSettings
+from adapters.sap.simulator.cli import sap as sap_simulator
 from adapters.sap.sink import make_sap_sink
 from adapters.sap.source import sources
 from adapters.sap.target import SapTargetSettings
@@ -27,4 +28,5 @@ adapter = Adapter(
     route_settings=SapTargetSettings,
     sink=make_sap_sink,
     sources=sources,
+    simulator=sap_simulator,
 )

@@ -81,6 +81,12 @@ STRUCTURES: dict[str, dict[str, tuple[str, int, int]]] = {
     "BAPI2017_GM_MOVE_TYPE_RA": {"SIGN": c(1), "OPTION": c(2), "LOW": c(3), "HIGH": c(3)},
     "BAPI2017_GM_PSTNG_DATE_RA": {"SIGN": c(1), "OPTION": c(2), "LOW": D, "HIGH": D},
     "BAPI_ORDER_RANGE": {"SIGN": c(1), "OPTION": c(2), "LOW": c(12), "HIGH": c(12)},
+    # BAPI_BATCH_CHANGE (reference §8.6): a subset of BAPIBATCHATT; RESTRICTED (batch status) is
+    # the likely field name, unverified. BAPIBATCHATTX flags each attribute to change with X.
+    "BAPIBATCHATT": {"EXPIRYDATE": D, "PROD_DATE": D, "LASTGRDATE": D, "VENDOR_NO": c(10), "VENDRBATCH": c(15),
+                     "RESTRICTED": c(1)},
+    "BAPIBATCHATTX": {"EXPIRYDATE": c(1), "PROD_DATE": c(1), "LASTGRDATE": c(1), "VENDOR_NO": c(1),
+                      "VENDRBATCH": c(1), "RESTRICTED": c(1)},
     "BAPI_ORDER_HEADER1": {"ORDER_NUMBER": c(12), "MATERIAL": c(18), "PRODUCTION_PLANT": c(4),
                            "TARGET_QUANTITY": q(13, 3), "UNIT": c(3), "CONFIRMED_QUANTITY": q(13, 3),
                            "SCRAP": q(13, 3), "SYSTEM_STATUS": c(40)},
@@ -150,6 +156,10 @@ BAPIS: dict[str, Bapi] = {b.name: b for b in (
          (_f("MATERIALDOCUMENT", c(10), False), _f("MATDOCUMENTYEAR", n(4), False), _f("GOODSMVT_PSTNG_DATE", D),
           _t("RETURN", "BAPIRET2")),
          (_s("GOODSMVT_HEADRET", "BAPI2017_GM_HEAD_RET"), _t("RETURN", "BAPIRET2"))),
+    Bapi("BAPI_BATCH_CHANGE",
+         (_f("MATERIAL", c(18), False), _f("BATCH", c(10), False), _f("PLANT", c(4)),
+          _s("BATCHATTRIBUTES", "BAPIBATCHATT"), _s("BATCHATTRIBUTESX", "BAPIBATCHATTX"), _t("RETURN", "BAPIRET2")),
+         (_s("BATCHATTRIBUTES", "BAPIBATCHATT"), _t("RETURN", "BAPIRET2"))),
     Bapi("BAPI_PRODORD_GET_LIST",
          (_t("ORDER_NUMBER_RANGE", "BAPI_ORDER_RANGE"), _t("ORDER_HEADER", "BAPI_ORDER_HEADER1")),
          (_s("RETURN", "BAPIRET2"), _t("ORDER_HEADER", "BAPI_ORDER_HEADER1"))),

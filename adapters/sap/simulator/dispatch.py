@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.sap.bapi_interfaces import BAPIS, service_name
-from adapters.sap.simulator import confirmations, goods
+from adapters.sap.simulator import batches, confirmations, goods
 from adapters.sap.simulator.context import CallContext
 from adapters.sap.simulator.ddic import FieldError, parse_request
 from adapters.sap.simulator.soap import SoapError, fault, parse_envelope, response
@@ -34,10 +34,11 @@ HANDLERS: dict[str, Handler] = {
     "BAPI_GOODSMVT_GETITEMS": goods.goodsmvt_getitems,
     "BAPI_GOODSMVT_CANCEL": goods.goodsmvt_cancel,
     "BAPI_PRODORD_GET_LIST": goods.prodord_get_list,
+    "BAPI_BATCH_CHANGE": batches.batch_change,
 }
 #: The services that post; locks and lost replies apply to these only.
 POSTING = frozenset({"BAPI_PRODORDCONF_CREATE_TT", "BAPI_PRODORDCONF_CANCEL", "BAPI_GOODSMVT_CREATE",
-                     "BAPI_GOODSMVT_CANCEL"})
+                     "BAPI_GOODSMVT_CANCEL", "BAPI_BATCH_CHANGE"})
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def check_lines(ctx: CallContext, lines: list[GoodsLine]) -> Message | None:
         ctx.state.check_goods(lines)
     except Deficit as deficit:
         material, plant, batch, category = deficit.key
-        stock = "BA Unrestricted-use" if category == "U" else "BA Blocked stock"
+        stock = "BA " + {"U": "Unrestricted-use", "B": "Blocked stock", "R": "Restricted-use"}[category]
         return message("E", "M7", "021", "Deficit of &1 &2 : &3 &4", stock,
                        f"{deficit.missing.normalize():f} {deficit.line.unit}".strip(), material, f"{plant} {batch}")
     return None

@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 IDOC_PATH = "/sap/bc/srt/idoc"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
 class SapSimulator:
@@ -116,8 +118,11 @@ class SapSimulator:
     def idoc_endpoint(self) -> str:
         return f"{self.url}{IDOC_PATH}?sap-client={self.client}"
 
-    def index(self) -> dict[str, Any]:
-        return {"services": {bapi: self.endpoint(bapi) for bapi in sorted(BAPIS)}, "idoc_endpoint": self.idoc_endpoint}
+    def index(self, base_url: str | None = None) -> dict[str, Any]:
+        """``GET /``: every service's endpoint and the IDoc endpoint, under ``base_url`` (default ``url``)."""
+        base = base_url or self.url
+        return {"services": {bapi: base + endpoint_path(bapi, self.client) for bapi in sorted(BAPIS)},
+                "idoc_endpoint": f"{base}{IDOC_PATH}?sap-client={self.client}"}
 
     # -- requests ------------------------------------------------------------------------
     def authorized(self, header: str | None) -> bool:
@@ -180,10 +185,16 @@ class _SapHandler(BaseHTTPRequestHandler):
     def _soap(self, status: int, body: bytes) -> None:
         self._send(status, body, "text/xml; charset=utf-8")
 
+    def _base_url(self) -> str:
+        """This server as the caller addressed it (its Host header), as SAP writes WSDL addresses."""
+        host = self.headers.get("Host", "")
+        return f"http://{host}" if host and _HOST.fullmatch(host) else self.simulator.url
+
     def _caller(self) -> str | None:
         """The caller's user name (empty without auth), or None after answering 401."""
         header = self.headers.get("Authorization")
         if not self.simulator.authorized(header):
+            self.close_connection = True  # the body, if any, stays unread
             self._send(401, b"<html><body><h1>401 Unauthorized</h1><p>Logon failed</p></body></html>",
                        "text/html; charset=utf-8",
                        WWW_Authenticate=f'Basic realm="SAP NetWeaver Application Server [DEV/{self.simulator.client}]"')
@@ -197,11 +208,12 @@ class _SapHandler(BaseHTTPRequestHandler):
             return
         url = urlsplit(self.path)
         if url.path in ("", "/"):
-            self._send(200, json.dumps(self.simulator.index(), indent=2).encode(), "application/json")
+            index = self.simulator.index(self._base_url())
+            self._send(200, json.dumps(index, indent=2).encode(), "application/json")
             return
         bapi = self.simulator.bapi_at(url.path)
-        if bapi is not None and url.query.lower().split("&").count("wsdl"):
-            self._send(200, wsdl_bytes(bapi, host=self.simulator.url, client=self.simulator.client),
+        if bapi is not None and "wsdl" in url.query.lower().split("&"):
+            self._send(200, wsdl_bytes(bapi, host=self._base_url(), client=self.simulator.client),
                        "text/xml; charset=utf-8")
             return
         self._send(404, b"not found", "text/plain; charset=utf-8")
@@ -224,6 +236,7 @@ class _SapHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         bapi = self.simulator.bapi_at(path)
         if bapi is None and path.rstrip("/") != IDOC_PATH:
+            self.close_connection = True
             self._send(404, b"not found", "text/plain; charset=utf-8")
             return
         body = self._body()

@@ -7,7 +7,8 @@ Modelling decisions (the simulator's, to check against a real system):
   of I0045 (TECO), I0046 (CLSD), I0076 (DLFL); an order without status segments is not released.
 - Each operation of a seeded order gets a confirmation number (CONF_NO) when seeded; counters
   count per confirmation number from 1.
-- Stock is kept per material, plant and batch, as unrestricted (``U``) or blocked (``B``).
+- Stock is kept per material, plant and batch, as unrestricted (``U``), blocked (``B``) or
+  restricted-use (``R``, the batch status).
   A batch seeded by BATMAS starts with ``DEFAULT_BATCH_STOCK`` unrestricted unless ``--stock``
   says otherwise. Stock is checked (M7 021) only where a line names a batch: movements
   without a batch are not stock-checked.
@@ -169,10 +170,11 @@ MOVEMENTS: dict[str, tuple[tuple[str, str, int], ...]] = {
     "501": (("from", "U", 1),), "502": (("from", "U", -1),),
     "311": (("from", "U", -1), ("to", "U", 1)), "312": (("from", "U", 1), ("to", "U", -1)),
     "343": (("from", "B", -1), ("from", "U", 1)), "344": (("from", "U", -1), ("from", "B", 1)),
+    "341": (("from", "U", -1), ("from", "R", 1)), "342": (("from", "R", -1), ("from", "U", 1)),
 }
 REVERSAL = {"101": "102", "102": "101", "261": "262", "262": "261", "201": "202", "202": "201",
             "551": "552", "552": "551", "501": "502", "502": "501", "311": "312", "312": "311",
-            "343": "344", "344": "343"}
+            "343": "344", "344": "343", "341": "342", "342": "341"}
 StockKey = tuple[str, str, str, str]  # material, plant, batch, category
 
 
@@ -247,6 +249,11 @@ class SimState:
         finally:
             with self.lock:
                 self._busy_orders -= taken
+
+    def busy_orders(self) -> set[str]:
+        """The orders a posting holds locked right now."""
+        with self.lock:
+            return set(self._busy_orders)
 
     @contextmanager
     def hold_order_lock(self, order: str) -> Iterator[None]:
