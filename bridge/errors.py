@@ -61,6 +61,16 @@ class TransientError(BridgeError):
     """A failure that may succeed when tried again (network, timeout, 5xx, broker loss)."""
 
 
+class NotSentError(TransientError):
+    """A transient failure the target answered before doing anything (a lock, "service
+    unavailable", refused credentials): the call may be sent again without looking it up."""
+
+
+class WaitingError(TransientError):
+    """The message waits for an earlier one of the same order to be settled: retried without
+    using up its own retries."""
+
+
 class PermanentError(BridgeError):
     """A failure that retrying cannot fix: the message goes to the dead-letter queue at once."""
 

@@ -142,7 +142,9 @@ class Runtime:
                     # never in translate's hands: a remote call takes long, it gets its own queue
                     remote_stages.append(
                         RemoteDeliverStage(
-                            route.name, queue, sink, self.ledger, metrics=self.metrics, sites=route.sites
+                            route.name, queue, sink, self.ledger, metrics=self.metrics, sites=route.sites,
+                            # a hold outliving every retry its holder could have is a leftover
+                            hold_expiry_s=2 * sum(settings.broker.retry_tiers) + 600,
                         )
                     )
                     continue

@@ -69,7 +69,10 @@ def post(
         number, counter = str(numbered["CONF_NO"]), str(numbered.get("CONF_CNT") or "")
         documents = (DocumentRef("confirmation", number, counter=counter),)
         if with_movements:
-            documents += material_documents(call, number, counter)
+            try:
+                documents += material_documents(call, number, counter)
+            except TransientError as exc:  # posted: reading it back failed, so the call is in doubt
+                raise TransientError(f"{what}: posted as confirmation {number}/{counter}, reading it back failed: {exc}") from None
         return Acknowledgement(documents, texts)
     if bapi == "BAPI_PRODORDCONF_CANCEL":
         number = str(reply.get("CREATED_CONF_NO") or "")

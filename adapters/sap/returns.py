@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bridge.adapter.errors import ErrorFacts, ErrorKind, ErrorTable
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, NotSentError, TransientError
 
 __all__ = ["failure_of", "message_text", "messages_of"]
 
@@ -37,6 +37,10 @@ def _facts(row: Mapping[str, Any]) -> ErrorFacts:
     )
 
 
+def _not_sent(error: BridgeError) -> BridgeError:
+    return NotSentError(str(error)) if type(error) is TransientError else error
+
+
 def messages_of(*sources: Any) -> list[Mapping[str, Any]]:
     """The message rows of RETURN structures and tables, in order, empty ones left out."""
     rows: list[Mapping[str, Any]] = []
@@ -50,15 +54,17 @@ def messages_of(*sources: Any) -> list[Mapping[str, Any]]:
 def failure_of(
     rows: Iterable[Mapping[str, Any]], errors: ErrorTable, what: str, *, failing_for_s: float = 0.0
 ) -> BridgeError | None:
-    """The error a reply's messages mean, or None when SAP posted."""
+    """The error a reply's messages mean, or None when SAP posted. A transient one is a
+    :class:`~bridge.errors.NotSentError`: SAP answered, and a BAPI that returns an error posts
+    nothing (one call is one LUW)."""
     listed = list(rows)
     for row in listed:
         facts = _facts(row)
         rule = errors.classify(facts)
         if rule is not None and rule.kind is ErrorKind.TRANSIENT and (facts.flags or rule.text):
-            return errors.error(facts, f"{what}: {message_text(row)}", failing_for_s=failing_for_s)
+            return _not_sent(errors.error(facts, f"{what}: {message_text(row)}", failing_for_s=failing_for_s))
     for row in listed:
         facts = _facts(row)
         if facts.message_type in _FAILED:
-            return errors.error(facts, f"{what}: {message_text(row)}", failing_for_s=failing_for_s)
+            return _not_sent(errors.error(facts, f"{what}: {message_text(row)}", failing_for_s=failing_for_s))
     return None

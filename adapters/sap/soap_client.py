@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 from zeep import Client, Settings, xsd
 from zeep.exceptions import Fault, ValidationError, XMLSyntaxError
 from zeep.exceptions import TransportError as ZeepTransportError
@@ -29,13 +30,15 @@ from adapters.sap.bapi_interfaces import BAPIS, STRUCTURES, service_name
 from adapters.sap.errors import ERRORS
 from adapters.sap.target import SapTargetSettings
 from bridge.adapter.errors import ErrorFacts, ErrorTable
-from bridge.errors import BridgeError, ConfigError, PermanentError, TransientError, shown
+from bridge.errors import BridgeError, ConfigError, NotSentError, PermanentError, TransientError, shown
 
-__all__ = ["WSDL_DIR", "SapSoapClient"]
+__all__ = ["WSDL_DIR", "SapSoapClient", "not_sent"]
 
 #: The WSDL files written by ``python -m adapters.sap.wsdl_writer``.
 WSDL_DIR = Path(__file__).parent / "wsdl"
 _NS = "urn:sap-com:document:sap:rfc:functions"
+#: Statuses SAP's ICF answers before the call runs (a 502/504 from a proxy may come after it ran).
+_REFUSED_BEFORE_PROCESSING = frozenset({401, 403, 429, 503})
 
 
 class HttpStatusError(Exception):
@@ -51,6 +54,23 @@ def _check_status(response: requests.Response, *_args: Any, **_kwargs: Any) -> N
     status = response.status_code
     if not (200 <= status < 300 or status == 500):  # 500 carries SAP's SOAP Faults
         raise HttpStatusError(status)
+
+
+def not_sent(error: BridgeError) -> BridgeError:
+    """``error`` as :class:`NotSentError` when it is transient: SAP answered without doing anything."""
+    return NotSentError(str(error)) if type(error) is TransientError else error
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the connection was never made (so SAP cannot have received the call)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (NewConnectionError, requests.exceptions.ConnectTimeout)):
+            return True
+        reason = getattr(seen, "reason", None)
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else nested
+    return False
 
 
 def _rows(struct: str, rows: Any) -> dict[str, Any]:
@@ -142,10 +162,11 @@ class SapSoapClient:
         operation = getattr(service, self.settings.operation(bapi))
         try:
             result = operation(**self._arguments(bapi, params))
-        except Fault as exc:
-            raise self._failure(bapi, ErrorFacts(status=500, text=str(exc.message or "")), f"SOAP Fault {shown(exc.message)}") from None
+        except Fault as exc:  # SAP raised: its LUW was rolled back
+            raise not_sent(self._failure(bapi, ErrorFacts(status=500, text=str(exc.message or "")), f"SOAP Fault {shown(exc.message)}")) from None
         except HttpStatusError as exc:
-            raise self._failure(bapi, ErrorFacts(status=exc.status), f"HTTP {exc.status}") from None
+            failure = self._failure(bapi, ErrorFacts(status=exc.status), f"HTTP {exc.status}")
+            raise (not_sent(failure) if exc.status in _REFUSED_BEFORE_PROCESSING else failure) from None
         except ZeepTransportError as exc:
             raise self._failure(bapi, ErrorFacts(status=exc.status_code), f"HTTP {exc.status_code}") from None
         except ValidationError as exc:
@@ -153,7 +174,8 @@ class SapSoapClient:
         except XMLSyntaxError as exc:
             raise TransientError(f"SAP {bapi}: the reply is not XML ({exc})") from None
         except (requests.RequestException, OSError) as exc:
-            raise self._failure(bapi, ErrorFacts(exception=exc), f"{type(exc).__name__}") from None
+            failure = self._failure(bapi, ErrorFacts(exception=exc), f"{type(exc).__name__}")
+            raise (not_sent(failure) if _never_connected(exc) else failure) from None
         plain = _plain(serialize_object(result, dict))
         if not isinstance(plain, dict):
             single = next(p.name for p in BAPIS[bapi].outputs)

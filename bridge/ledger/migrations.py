@@ -33,6 +33,7 @@ from bridge.ledger.models import (
     RawArchiveRow,
     RemoteCallRow,
     SchemaVersionRow,
+    SerialHoldRow,
     SinkStateRow,
     table_of,
 )
@@ -73,10 +74,15 @@ def _create_v3(conn: Connection) -> None:
     LedgerBase.metadata.create_all(conn, tables=[table_of(RemoteCallRow), table_of(OrderFactRow)], checkfirst=True)
 
 
+def _create_v4(conn: Connection) -> None:
+    LedgerBase.metadata.create_all(conn, tables=[table_of(SerialHoldRow)], checkfirst=True)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "journal, raw archive, idempotency keys, applied versions", _create_v1),
     Migration(2, "sink state (a file sink's committed offset)", _create_v2),
     Migration(3, "remote calls (attempts and acknowledgements of ERP postings), order facts", _create_v3),
+    Migration(4, "serial holds (an order's failed event keeps its later ones waiting)", _create_v4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -205,6 +205,20 @@ class OrderFactRow(LedgerBase):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class SerialHoldRow(LedgerBase):
+    """An event that failed and will come again holds its serial key (a production order) at
+    one target: later events of that key wait for it, so a target gets an order's events in the
+    order they were sent, retries included. Released when the holder is delivered or
+    dead-lettered. Added in schema version 4."""
+
+    __tablename__ = "bridge_serial_holds"
+
+    target: Mapped[str] = mapped_column(String(100), primary_key=True)
+    serial_key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(500))
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 def table_of(model: type[LedgerBase]) -> Table:
     """Return the Core ``Table`` behind a model (typed, unlike ``model.__table__``)."""
     return LedgerBase.metadata.tables[model.__tablename__]

@@ -68,7 +68,7 @@ class RemoteCallLedger:
     ) -> StartedCall:
         """Record an attempt of the call (committed before the call is made).
 
-        Returns NEW for a call never tried, IN_DOUBT for one whose earlier attempt ended without
+        Returns NEW for a call never tried or answered as not sent, IN_DOUBT for one whose earlier attempt ended without
         an answer (its reply lost, or its process killed more than ``lease_s`` ago), DONE with the
         acknowledgement for a settled one.
 
@@ -112,12 +112,13 @@ class RemoteCallLedger:
                     f"{started.isoformat(timespec='seconds')}; trying again later"
                 )
             attempts = row.attempts + 1
+            state = CallState.NEW if row.state == "unsent" else CallState.IN_DOUBT
             conn.execute(
                 update(_CALLS)
                 .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
                 .values(state="in_flight", attempts=attempts, started_at=now, message_id=message_id)
             )
-            return StartedCall(CallState.IN_DOUBT, attempts)
+            return StartedCall(state, attempts)
 
     def unanswered(self, target: str, call_key: str, error: str) -> None:
         """The attempt ended without an answer (a lost reply, an outage): the call is in doubt,
@@ -130,6 +131,19 @@ class RemoteCallLedger:
                     _CALLS.c.target == target, _CALLS.c.call_key == call_key, _CALLS.c.state == "in_flight"
                 )
                 .values(state="in_doubt", error=error[:4000])
+            )
+
+    def unsent(self, target: str, call_key: str, error: str) -> None:
+        """The target answered that it did nothing (:class:`~bridge.errors.NotSentError`): the
+        next attempt sends the call again without a lookup."""
+        action = f"record the unsent call {call_key}"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            conn.execute(
+                update(_CALLS)
+                .where(
+                    _CALLS.c.target == target, _CALLS.c.call_key == call_key, _CALLS.c.state == "in_flight"
+                )
+                .values(state="unsent", error=error[:4000])
             )
 
     def settle(self, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:

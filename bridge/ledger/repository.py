@@ -34,6 +34,7 @@ from bridge.ledger.delivery_planning import DeliveryPlanning
 from bridge.ledger.engine import DEFAULT_BUSY_TIMEOUT_S, _create_engine, _database_errors, _require_current
 from bridge.ledger.records import Decision, DeliveryItem, JournalEntry, JournalStatus, RawRecord, delivery_key
 from bridge.ledger.remote_calls import RemoteCallLedger
+from bridge.ledger.serial_holds import SerialHolds
 from bridge.ledger.statements import (
     _DELIVERY_RANK,
     _DELIVERY_STATUS,
@@ -145,6 +146,11 @@ class Ledger(DeliveryPlanning):
     def remote(self) -> RemoteCallLedger:
         """The remote calls and order facts (:mod:`bridge.ledger.remote_calls`)."""
         return RemoteCallLedger(self)
+
+    @property
+    def holds(self) -> SerialHolds:
+        """The serial holds keeping an order's events in order (:mod:`bridge.ledger.serial_holds`)."""
+        return SerialHolds(self)
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raise :class:`TransientError` when the database does not answer."""

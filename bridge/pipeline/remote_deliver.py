@@ -17,18 +17,28 @@ still be delivered by two processes; the ledger's per-call bookkeeping keeps eac
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.adapter.sink import Acknowledgement, DeliveryContext, RemoteCall, RemoteSink
 from bridge.broker.messages import Delivery
-from bridge.errors import BridgeError, ConfigError, DecodeError, PermanentError, TransientError
+from bridge.errors import (
+    BridgeError,
+    ConfigError,
+    DecodeError,
+    NotSentError,
+    PermanentError,
+    TransientError,
+    WaitingError,
+)
 from bridge.ledger.records import DeliveryItem, delivery_key
 from bridge.ledger.remote_calls import CallState
 from bridge.pipeline.deliver import business_key_of, event_from_delivery
-from bridge.pipeline.outcome import Outcome
+from bridge.pipeline.outcome import Outcome, OutcomeKind
 from bridge.redaction import redact
 
 __all__ = ["RemoteDeliverStage"]
@@ -48,6 +58,7 @@ class RemoteDeliverStage:
         *,
         metrics: Any = None,
         sites: Sequence[str] = (),
+        hold_expiry_s: float | None = None,
     ) -> None:
         self.route = route
         self.sites = frozenset(sites)
@@ -59,6 +70,8 @@ class RemoteDeliverStage:
         self.ledger = ledger
         self.metrics = metrics
         self.calls = ledger.remote
+        self.holds = ledger.holds
+        self.hold_expiry_s = hold_expiry_s
         self._pool = ThreadPoolExecutor(max(1, int(sink.in_flight)), thread_name_prefix=f"sink-{route}")
         self.context = DeliveryContext(
             acknowledgement=lambda key: self.calls.acknowledgement(route, key),
@@ -82,46 +95,66 @@ class RemoteDeliverStage:
                 )
                 continue
             groups.setdefault(key, []).append((position, item))
-        futures = [self._pool.submit(self._deliver_group, members) for members in groups.values()]
+        futures = [self._pool.submit(self._deliver_group, key, members) for key, members in groups.items()]
         for future in futures:
             for position, outcome in future.result():
                 outcomes[position] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _deliver_group(self, members: list[tuple[int, DeliveryItem]]) -> list[tuple[int, Outcome]]:
+    def _deliver_group(self, key: str, members: list[tuple[int, DeliveryItem]]) -> list[tuple[int, Outcome]]:
         results: list[tuple[int, Outcome]] = []
         blocked: BridgeError | None = None
+        holder = self._holder(key)
         for position, item in members:
+            if blocked is None and holder is not None and holder != item.message_id:
+                blocked = WaitingError(f"route {self.route}: waiting for {holder}, an earlier event of the same order")
             if blocked is not None:
-                results.append(
-                    (
-                        position,
-                        Outcome.retry(
-                            TransientError(
-                                f"route {self.route}: waiting for an earlier event of the same order ({blocked})"
-                            )
-                        ),
-                    )
+                waiting = blocked if isinstance(blocked, WaitingError) else WaitingError(
+                    f"route {self.route}: waiting for an earlier event of the same order ({blocked})"
                 )
+                results.append((position, Outcome.retry(waiting)))
                 continue
             try:
                 decision = self.deliver_one(item)
             except PermanentError as exc:
-                results.append((position, Outcome.dead_letter(exc)))
+                results.append((position, Outcome.dead_letter(exc)))  # its hold goes in settled()
                 blocked = exc
             except TransientError as exc:
                 results.append((position, Outcome.retry(exc)))
                 blocked = exc
+                self._hold(key, item.message_id)
             except ConfigError as exc:
                 # the target refuses the bridge (credentials, roles): no event of this target can
                 # succeed until an operator fixes it, and none is lost meanwhile: retried
                 log.error("route %s: %s", self.route, redact(str(exc)))
                 results.append((position, Outcome.retry(TransientError(f"route {self.route}: {exc}"))))
                 blocked = exc
+                self._hold(key, item.message_id)
             else:
                 results.append((position, Outcome.forward(decision=decision, entity=item.entity)))
                 self._count(decision, item.entity)
+                if holder == item.message_id:
+                    self.holds.release(self.route, [item.message_id])
+                    holder = None
         return results
+
+    def _holder(self, key: str) -> str | None:
+        """The message holding the order, unless its hold outlived every retry it could have."""
+        found = self.holds.holder(self.route, key)
+        if found is None:
+            return None
+        message_id, since = found
+        if self.hold_expiry_s is not None and (datetime.now(UTC) - since).total_seconds() > self.hold_expiry_s:
+            log.warning("route %s: releasing the hold of %s on %s, older than every retry", self.route, message_id, key)
+            self.holds.release(self.route, [message_id])
+            return None
+        return message_id
+
+    def _hold(self, key: str, message_id: str) -> None:
+        try:
+            self.holds.hold(self.route, key, message_id)
+        except BridgeError as exc:  # the event is retried anyway; only the order of later ones is at stake
+            log.warning("route %s: could not hold %s for %s: %s", self.route, key, message_id, exc)
 
     def deliver_one(self, item: DeliveryItem) -> str:
         """Deliver one event: ``applied``, ``duplicate`` or ``stale``.
@@ -170,7 +203,7 @@ class RemoteDeliverStage:
             assert started.acknowledgement is not None
             return started.acknowledgement
         try:
-            acknowledgement = self.sink.lookup(call) if started.state is CallState.IN_DOUBT else None
+            acknowledgement = self._lookup(call) if started.state is CallState.IN_DOUBT else None
             if acknowledgement is not None:
                 log.info("route %s: call %s was already posted (found by lookup)", self.route, call.key)
             else:
@@ -179,11 +212,23 @@ class RemoteDeliverStage:
         except PermanentError as exc:
             self.calls.refused(self.route, call.key, redact(str(exc)))
             raise
+        except NotSentError as exc:
+            try:
+                self.calls.unsent(self.route, call.key, redact(str(exc)))
+            except BridgeError:
+                self._unanswered(call, exc)
+            raise
         except BaseException as exc:
             self._unanswered(call, exc)
             raise
         self.calls.settle(self.route, call.key, acknowledgement)
         return acknowledgement
+
+    def _lookup(self, call: RemoteCall) -> Acknowledgement | None:
+        try:
+            return self.sink.lookup(call)
+        except NotSentError as exc:  # the *lookup* was not answered: the call itself stays in doubt
+            raise TransientError(str(exc)) from None
 
     def _unanswered(self, call: RemoteCall, exc: BaseException) -> None:
         try:
@@ -208,7 +253,19 @@ class RemoteDeliverStage:
             self.metrics.stale_skipped(self.route, entity, 1)
 
     def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
-        """The ledger recorded each call and delivery as it went."""
+        """The ledger recorded each call and delivery as it went; a dead-lettered event lets
+        the later events of its order go."""
+        dead = []
+        for delivery, outcome in zip(batch, outcomes, strict=False):
+            if outcome.kind is OutcomeKind.DEAD_LETTER:
+                dead.append(delivery.message_id or "")
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    dead.append(event_from_delivery(delivery).message_id)
+        if dead:
+            try:
+                self.holds.release(self.route, sorted(set(dead) - {""}))
+            except BridgeError as exc:  # they expire after the retry horizon
+                log.warning("route %s: could not release the holds of dead letters: %s", self.route, exc)
 
     def close(self) -> None:
         """Stop the call threads."""

@@ -18,7 +18,7 @@ import tenacity
 
 from bridge.broker.messages import Delivery, Headers, OutMessage
 from bridge.broker.names import Names
-from bridge.errors import BridgeError, MappingError, TransientError
+from bridge.errors import BridgeError, MappingError, TransientError, WaitingError
 from bridge.observability.metrics import error_class_label
 from bridge.redaction import redact
 
@@ -74,6 +74,10 @@ class RetryPolicy:
             (message, dead_lettered)
         """
         attempts = _attempts(delivery)
+        if isinstance(error, WaitingError) and self.tiers:  # not a failure of its own: its retries are kept
+            headers = self._carry(delivery, error, stage)
+            headers[Headers.ATTEMPTS] = attempts
+            return delivery.as_out("", self.names.retry_queue(delivery.queue, self.tiers[0]), headers), False
         if attempts >= len(self.tiers):
             error_text = f"retries exhausted after {attempts} delayed attempt(s): {error}"
             return self.dead_letter_message(delivery, error, stage, reason=error_text), True

@@ -110,10 +110,10 @@ class Worker:
         self.metrics.add_in_flight(self.stage.name, len(batch))
         try:
             outcomes = self._decide(batch)
-            messages = self._messages(batch, outcomes)
+            messages, final = self._messages(batch, outcomes)
             try:
                 self.channel.publish(messages, timeout=self.confirm_timeout)
-                self.stage.settled(batch, outcomes)
+                self.stage.settled(batch, final)
             except BridgeError as exc:
                 log.warning(
                     "%s: could not publish the batch's results (%s); returning %d message(s) to %s",
@@ -148,9 +148,15 @@ class Worker:
             )
         return outcomes
 
-    def _messages(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> list[OutMessage]:
+    def _messages(
+        self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]
+    ) -> tuple[list[OutMessage], list[Outcome]]:
+        """What to publish, and each delivery's final outcome (a retry that ran out of retries
+        is a dead letter)."""
         messages: list[OutMessage] = []
+        final: list[Outcome] = []
         for delivery, outcome in zip(batch, outcomes, strict=True):
+            final.append(outcome)
             if outcome.kind is OutcomeKind.FORWARD:
                 messages.extend(outcome.outputs)
                 continue
@@ -167,13 +173,14 @@ class Worker:
                 message_id=delivery.message_id, correlation_id=delivery.correlation_id, stage=self.stage.name
             ):
                 if exhausted:
+                    final[-1] = Outcome.dead_letter(error, **outcome.note)
                     self.metrics.dead_lettered(self.stage.name, error)
                     log.error("dead-lettered: %s", error)
                 else:
                     self.metrics.retried(self.stage.name, error)
                     log.log(_level(error, logging.WARNING), "will retry: %s", error)
             messages.append(message)
-        return messages
+        return messages, final
 
 
 def _level(error: BaseException, level: int) -> int:

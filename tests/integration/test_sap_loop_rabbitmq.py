@@ -55,7 +55,8 @@ def free_port() -> int:
 
 
 def loop_settings(
-    tmp_path: Path, sap_url: str, *, file_port: Path | None = None, tiers: tuple[str, ...] = ("1s", "2s"), **route: Any
+    tmp_path: Path, sap_url: str, *, file_port: Path | None = None, tiers: tuple[str, ...] = ("1s", "2s"),
+    attempts: int = 2, **route: Any,
 ) -> Settings:
     prefix = unique_prefix()
     sources: dict[str, Any] = {
@@ -73,7 +74,7 @@ def loop_settings(
         "log_format": "text",
         "broker": {
             "prefix": prefix, "mes_exchange": f"{prefix}.mes.events", "feedback_exchange": f"{prefix}.mes.feedback",
-            "retry_tiers": list(tiers), "delivery_limit": 50, "batch_wait_ms": 5, "in_process_attempts": 2,
+            "retry_tiers": list(tiers), "delivery_limit": 50, "batch_wait_ms": 5, "in_process_attempts": attempts,
             "confirm_timeout_s": 10, "reconnect_max_wait_s": 2, "heartbeat_s": 10,
         },
         "sources": sources,
@@ -181,7 +182,7 @@ def test_with_failures_lost_replies_and_a_sigkill_every_report_posts_exactly_onc
     sim.start()
     try:
         # a SAP failing a third of its calls: a report takes several attempts, each settling what it can
-        settings = loop_settings(tmp_path, sim.url, in_flight=8, tiers=tuple(f"{n}s" for n in range(1, 16)))
+        settings = loop_settings(tmp_path, sim.url, in_flight=8, tiers=tuple(f"{n}s" for n in range(1, 16)), attempts=6)
         config = write_config(settings, tmp_path / "bridge.yaml")
         reports = [report(f"RPT-K-{n:03d}", order=str(700000001 + n % 10)) for n in range(40)]
         with bridge_topology(settings):

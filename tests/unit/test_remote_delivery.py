@@ -164,3 +164,48 @@ def test_a_route_with_sites_takes_only_its_plants_reports(ledger):
     assert [o.note["decision"] for o in outcomes] == ["applied", "other_site", "other_site"]
     assert [p["order"] for p in target.postings] == ["A", "A"]
     stage.close()
+
+
+def test_a_call_the_target_answered_as_not_sent_is_sent_again_without_a_lookup(ledger):
+    from bridge.errors import NotSentError
+
+    target = FakeTarget()
+    sink = FakeSink(target)
+    stage = RemoteDeliverStage("erp", "q", sink, ledger)
+    real_send = sink.send
+    calls = {"n": 0}
+
+    def locked_once(call, earlier):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise NotSentError("fake target: E order 1001 is locked by user BATCH01")
+        return real_send(call, earlier)
+
+    sink.send = locked_once  # type: ignore[method-assign]
+    assert stage.process([delivery_of(report("R-NS"))])[0].kind is OutcomeKind.RETRY
+    assert [c["state"] for c in ledger.remote.calls("erp")] == ["unsent"]
+    assert stage.process([delivery_of(report("R-NS"), 2)])[0].note["decision"] == "applied"
+    assert target.lookups == 0
+    assert target.count("R-NS:") == 2
+    stage.close()
+
+
+def test_a_lookup_the_target_did_not_answer_leaves_the_call_in_doubt(ledger):
+    from bridge.errors import NotSentError
+
+    target = FakeTarget(lose_next=1)
+    sink = FakeSink(target)
+    stage = RemoteDeliverStage("erp", "q", sink, ledger)
+    assert stage.process([delivery_of(report("R-LK"))])[0].kind is OutcomeKind.RETRY  # posted, reply lost
+    real_lookup = sink.lookup
+
+    def unavailable(call):
+        raise NotSentError("fake target: 503 on the read")
+
+    sink.lookup = unavailable  # type: ignore[method-assign]
+    assert stage.process([delivery_of(report("R-LK"), 2)])[0].kind is OutcomeKind.RETRY
+    assert ledger.remote.calls("erp")[0]["state"] == "in_doubt"  # not "unsent": it may have posted
+    sink.lookup = real_lookup  # type: ignore[method-assign]
+    assert stage.process([delivery_of(report("R-LK"), 3)])[0].note["decision"] == "applied"
+    assert target.count("R-LK:C") == 1
+    stage.close()
