@@ -10,6 +10,7 @@
         sap_client: "100"                 # sent as ?sap-client=100
         ca_bundle: /etc/bridge/sap-ca.pem # else the system's CAs; verify: false only for a lab
         client_cert: /etc/bridge/bridge.pem   # mutual TLS (with client_key when separate)
+        proxy: http://proxy.plant:3128    # an HTTP proxy on the way to SAP (HTTP(S)_PROXY are not read)
         timeout_s: 30
         in_flight: 16                     # calls outstanding at once (never two for one order)
         goods_movements: separate         # or: confirmation (in the confirmation's GOODSMOVEMENTS)
@@ -121,6 +122,7 @@ class SapTargetSettings(BaseModel):
     ca_bundle: Path | None = None
     client_cert: Path | None = None
     client_key: Path | None = None
+    proxy: str | None = Field(None, pattern=r"^https?://[^\s]+$")
     timeout_s: float = Field(30.0, gt=0, le=600)
     in_flight: int = Field(8, ge=1, le=256)
     goods_movements: Literal["separate", "confirmation", "idoc"] = "separate"
@@ -134,7 +136,7 @@ class SapTargetSettings(BaseModel):
     deficit_retry_s: float | None = Field(None, gt=0)
     errors: tuple[dict[str, Any], ...] = ()
 
-    @field_validator("ca_bundle", "client_cert", "client_key", mode="before")
+    @field_validator("ca_bundle", "client_cert", "client_key", "proxy", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value  # `${SAP_CA_BUNDLE:-}` expands to ""

@@ -53,8 +53,8 @@ def _create_engine(
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         options |= {
-            "pool_size": 5,
-            "max_overflow": 10,
+            "pool_size": 10,
+            "max_overflow": 20,
             "pool_recycle": 1800,
             "connect_args": {"connect_timeout": _PG_CONNECT_TIMEOUT_SECONDS},
         }
@@ -65,6 +65,8 @@ def _create_engine(
         options["pool_pre_ping"] = (
             False  # a local file does not drop connections; a ping per transaction costs
         )
+        # a remote sink reads and writes from one thread per call in flight: a connection each
+        options |= {"pool_size": 32, "max_overflow": 32}
         if parsed.database in (None, "", ":memory:"):
             options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
     else:

@@ -76,49 +76,54 @@ class RemoteCallLedger:
             TransientError: the database is unavailable, or another worker's attempt of this call
                 is in flight (started less than ``lease_s`` ago): the call is not made now.
         """
-        now = _now()
         action = f"start call {call_key} to {target}"
         with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
-            created = conn.execute(
-                _insert(conn, _CALLS)
-                .values(
-                    target=target,
-                    call_key=call_key,
-                    message_id=message_id,
-                    operation=operation,
-                    state="in_flight",
-                    attempts=1,
-                    started_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(_CALLS.c.call_key)
-            ).first()  # rowcount is not reliable here (-1 on some drivers)
-            if created is not None:
-                return StartedCall(CallState.NEW, 1)
-            query = select(
-                _CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement, _CALLS.c.started_at
-            ).where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = conn.execute(query).one()
-            if row.state == "done":
-                return StartedCall(
-                    CallState.DONE, row.attempts, Acknowledgement.from_dict(json.loads(row.acknowledgement))
-                )
-            started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
-            if row.state == "in_flight" and (now - started).total_seconds() < lease_s:
-                raise TransientError(
-                    f"call {call_key} to {target} is in flight in another worker since "
-                    f"{started.isoformat(timespec='seconds')}; trying again later"
-                )
-            attempts = row.attempts + 1
-            state = CallState.NEW if row.state == "unsent" else CallState.IN_DOUBT
-            conn.execute(
-                update(_CALLS)
-                .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
-                .values(state="in_flight", attempts=attempts, started_at=now, message_id=message_id)
+            return self._start(conn, target, call_key, message_id=message_id, operation=operation, lease_s=lease_s)
+
+    def _start(
+        self, conn: Any, target: str, call_key: str, *, message_id: str, operation: str, lease_s: float
+    ) -> StartedCall:
+        now = _now()
+        created = conn.execute(
+            _insert(conn, _CALLS)
+            .values(
+                target=target,
+                call_key=call_key,
+                message_id=message_id,
+                operation=operation,
+                state="in_flight",
+                attempts=1,
+                started_at=now,
             )
-            return StartedCall(state, attempts)
+            .on_conflict_do_nothing()
+            .returning(_CALLS.c.call_key)
+        ).first()  # rowcount is not reliable here (-1 on some drivers)
+        if created is not None:
+            return StartedCall(CallState.NEW, 1)
+        query = select(
+            _CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement, _CALLS.c.started_at
+        ).where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).one()
+        if row.state == "done":
+            return StartedCall(
+                CallState.DONE, row.attempts, Acknowledgement.from_dict(json.loads(row.acknowledgement))
+            )
+        started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+        if row.state == "in_flight" and (now - started).total_seconds() < lease_s:
+            raise TransientError(
+                f"call {call_key} to {target} is in flight in another worker since "
+                f"{started.isoformat(timespec='seconds')}; trying again later"
+            )
+        attempts = row.attempts + 1
+        state = CallState.NEW if row.state == "unsent" else CallState.IN_DOUBT
+        conn.execute(
+            update(_CALLS)
+            .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
+            .values(state="in_flight", attempts=attempts, started_at=now, message_id=message_id)
+        )
+        return StartedCall(state, attempts)
 
     def unanswered(self, target: str, call_key: str, error: str) -> None:
         """The attempt ended without an answer (a lost reply, an outage): the call is in doubt,
@@ -146,20 +151,48 @@ class RemoteCallLedger:
                 .values(state="unsent", error=error[:4000])
             )
 
-    def settle(self, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:
-        """Record the call's acknowledgement: it is done, never to be sent again."""
+    def settle(
+        self,
+        target: str,
+        call_key: str,
+        acknowledgement: Acknowledgement,
+        *,
+        then: tuple[str, str, str, float] | None = None,
+    ) -> StartedCall | None:
+        """Record the call's acknowledgement: it is done, never to be sent again.
+
+        ``then``: ``(call_key, message_id, operation, lease_s)`` of the event's next call, whose
+        attempt is recorded in the same transaction (:meth:`start`); its :class:`StartedCall`
+        is returned.
+        """
         action = f"settle call {call_key} to {target}"
+        busy: TransientError | None = None
+        started: StartedCall | None = None
         with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
-            conn.execute(
-                update(_CALLS)
-                .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
-                .values(
-                    state="done",
-                    acknowledgement=json.dumps(acknowledgement.as_dict(), ensure_ascii=False),
-                    error=None,
-                    settled_at=_now(),
-                )
+            self._settle(conn, target, call_key, acknowledgement)
+            if then is not None:
+                next_key, message_id, operation, lease_s = then
+                try:
+                    started = self._start(
+                        conn, target, next_key, message_id=message_id, operation=operation, lease_s=lease_s
+                    )
+                except TransientError as exc:  # the next call is another worker's: this one stays settled
+                    busy = exc
+        if busy is not None:
+            raise busy
+        return started
+
+    def _settle(self, conn: Any, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:
+        conn.execute(
+            update(_CALLS)
+            .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
+            .values(
+                state="done",
+                acknowledgement=json.dumps(acknowledgement.as_dict(), ensure_ascii=False),
+                error=None,
+                settled_at=_now(),
             )
+        )
 
     def refused(self, target: str, call_key: str, error: str) -> None:
         """Record that the target refused the call for good (a replay looks it up first)."""

@@ -12,8 +12,9 @@ database cannot store :class:`~bridge.errors.PermanentError`. Exceptions raised 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -73,6 +74,11 @@ class Ledger(DeliveryPlanning):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sql = _Statements.for_dialect(engine.dialect.name)
+        # SQLite takes one writer at a time and makes the others sleep in its busy handler
+        # (1, 2, 5 ... 100 ms); threads of this process queue on a lock instead
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     # ----------------------------------------------------------------------------- lifecycle
 
@@ -341,24 +347,25 @@ class Ledger(DeliveryPlanning):
         Exceptions from the body pass through unchanged (the body maps its own database errors),
         so a sink's exception reaches the caller as it was raised.
         """
-        with _database_errors(action):
-            conn = self._engine.connect()
-        try:
-            if write:
-                conn.execution_options(**{migrations.WRITE_LOCK: True})
+        with self._write_lock if write else nullcontext():
             with _database_errors(action):
-                trans = conn.begin()
+                conn = self._engine.connect()
             try:
-                yield conn
-            except BaseException:
+                if write:
+                    conn.execution_options(**{migrations.WRITE_LOCK: True})
+                with _database_errors(action):
+                    trans = conn.begin()
+                try:
+                    yield conn
+                except BaseException:
+                    with suppress(SQLAlchemyError):
+                        trans.rollback()
+                    raise
+                with _database_errors(action):
+                    trans.commit()
+            finally:
                 with suppress(SQLAlchemyError):
-                    trans.rollback()
-                raise
-            with _database_errors(action):
-                trans.commit()
-        finally:
-            with suppress(SQLAlchemyError):
-                conn.close()
+                    conn.close()
 
 
 def _check_entry(entry: JournalEntry) -> None:

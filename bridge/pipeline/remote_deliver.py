@@ -36,12 +36,16 @@ from bridge.errors import (
     WaitingError,
 )
 from bridge.ledger.records import DeliveryItem, delivery_key
-from bridge.ledger.remote_calls import CallState
+from bridge.ledger.remote_calls import CallState, StartedCall
+from bridge.ledger.remote_view import BatchView, ViewItem, batch_view
 from bridge.pipeline.deliver import business_key_of, event_from_delivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 from bridge.redaction import redact
 
 __all__ = ["RemoteDeliverStage"]
+
+#: deliver_one's answer for an event whose calls are settled: the batch journals it.
+_TO_RECORD = "to_record"
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +99,53 @@ class RemoteDeliverStage:
                 )
                 continue
             groups.setdefault(key, []).append((position, item))
-        futures = [self._pool.submit(self._deliver_group, key, members) for key, members in groups.items()]
+        members = [item for group in groups.values() for _, item in group]
+        view = batch_view(
+            self.ledger,
+            self.route,
+            [ViewItem(delivery_key(i), i.entity, i.business_key, i.version) for i in members],
+            {str(oid) for i in members if (oid := (i.payload.envelope.get("payload") or {}).get("order_id"))},
+            groups,
+        )
+        context = DeliveryContext(
+            acknowledgement=self.context.acknowledgement,
+            order=lambda order_id: view.orders[order_id] if order_id in view.orders else self.calls.order(order_id),
+        )
+        futures = [
+            self._pool.submit(self._deliver_group, key, group, view, context) for key, group in groups.items()
+        ]
+        to_record: list[tuple[int, DeliveryItem]] = []
         for future in futures:
-            for position, outcome in future.result():
+            for position, outcome, item in future.result():
                 outcomes[position] = outcome
+                if item is not None:
+                    to_record.append((position, item))
+        self._record(sorted(to_record, key=lambda pair: pair[0]), outcomes)
         return [o for o in outcomes if o is not None]
 
-    def _deliver_group(self, key: str, members: list[tuple[int, DeliveryItem]]) -> list[tuple[int, Outcome]]:
-        results: list[tuple[int, Outcome]] = []
+    def _record(self, delivered: list[tuple[int, DeliveryItem]], outcomes: list[Outcome | None]) -> None:
+        """Journal the batch's delivered events in one transaction (their calls are settled
+        already: if this fails, a redelivery finds every call done and only records them)."""
+        if not delivered:
+            return
+        try:
+            decisions = self.ledger.deliver(self.route, [item for _, item in delivered], lambda _items: None)
+        except TransientError as exc:
+            for position, _ in delivered:
+                outcomes[position] = Outcome.retry(exc)
+            return
+        for (position, item), decision in zip(delivered, decisions, strict=True):
+            outcomes[position] = Outcome.forward(decision=str(decision), entity=item.entity)
+            self._count(str(decision), item.entity)
+
+    def _deliver_group(
+        self, key: str, members: list[tuple[int, DeliveryItem]], view: BatchView, context: DeliveryContext
+    ) -> list[tuple[int, Outcome, DeliveryItem | None]]:
+        """Each event's outcome; an event whose calls are all settled comes with its item, to be
+        journaled with the batch (:meth:`_record`)."""
+        results: list[tuple[int, Outcome, DeliveryItem | None]] = []
         blocked: BridgeError | None = None
-        holder = self._holder(key)
+        holder = self._holder(key, view)
         for position, item in members:
             if blocked is None and holder is not None and holder != item.message_id:
                 blocked = WaitingError(f"route {self.route}: waiting for {holder}, an earlier event of the same order")
@@ -112,35 +153,38 @@ class RemoteDeliverStage:
                 waiting = blocked if isinstance(blocked, WaitingError) else WaitingError(
                     f"route {self.route}: waiting for an earlier event of the same order ({blocked})"
                 )
-                results.append((position, Outcome.retry(waiting)))
+                results.append((position, Outcome.retry(waiting), None))
                 continue
             try:
-                decision = self.deliver_one(item)
+                decision = self.deliver_one(item, view, context)
             except PermanentError as exc:
-                results.append((position, Outcome.dead_letter(exc)))  # its hold goes in settled()
+                results.append((position, Outcome.dead_letter(exc), None))  # its hold goes in settled()
                 blocked = exc
             except TransientError as exc:
-                results.append((position, Outcome.retry(exc)))
+                results.append((position, Outcome.retry(exc), None))
                 blocked = exc
                 self._hold(key, item.message_id)
             except ConfigError as exc:
                 # the target refuses the bridge (credentials, roles): no event of this target can
                 # succeed until an operator fixes it, and none is lost meanwhile: retried
                 log.error("route %s: %s", self.route, redact(str(exc)))
-                results.append((position, Outcome.retry(TransientError(f"route {self.route}: {exc}"))))
+                results.append((position, Outcome.retry(TransientError(f"route {self.route}: {exc}")), None))
                 blocked = exc
                 self._hold(key, item.message_id)
             else:
-                results.append((position, Outcome.forward(decision=decision, entity=item.entity)))
-                self._count(decision, item.entity)
+                if decision == _TO_RECORD:
+                    results.append((position, Outcome.forward(decision=decision, entity=item.entity), item))
+                else:
+                    results.append((position, Outcome.forward(decision=decision, entity=item.entity), None))
+                    self._count(decision, item.entity)
                 if holder == item.message_id:
                     self.holds.release(self.route, [item.message_id])
                     holder = None
         return results
 
-    def _holder(self, key: str) -> str | None:
+    def _holder(self, key: str, view: BatchView) -> str | None:
         """The message holding the order, unless its hold outlived every retry it could have."""
-        found = self.holds.holder(self.route, key)
+        found = view.holders.get(key)
         if found is None:
             return None
         message_id, since = found
@@ -156,35 +200,43 @@ class RemoteDeliverStage:
         except BridgeError as exc:  # the event is retried anyway; only the order of later ones is at stake
             log.warning("route %s: could not hold %s for %s: %s", self.route, key, message_id, exc)
 
-    def deliver_one(self, item: DeliveryItem) -> str:
-        """Deliver one event: ``applied``, ``duplicate`` or ``stale``.
+    def deliver_one(
+        self, item: DeliveryItem, view: BatchView | None = None, context: DeliveryContext | None = None
+    ) -> str:
+        """Make the event's calls: ``other_site``, or :data:`_TO_RECORD` once every call is settled
+        (whether it was applied, a duplicate or stale, the batch's journal entry says).
 
         Raises:
             TransientError: a call could not be made or settled now (retry the event).
             PermanentError: the target refused the event (dead-letter it).
         """
-        if self.sites and not self._ours(item.payload):
+        context = context or self.context
+        if self.sites and not self._ours(item.payload, context):
             return "other_site"
         key = delivery_key(item)
-        seen = self.calls.already(self.route, key, item.entity, item.business_key, item.version)
+        if view is not None:
+            seen = view.seen.get(key)
+        else:
+            seen = self.calls.already(self.route, key, item.entity, item.business_key, item.version)
         if seen is not None:
-            self.ledger.deliver(self.route, [item], lambda _items: None)  # journal the redelivery
-            return seen
+            return _TO_RECORD  # journaled as a redelivery with the batch
         event = item.payload
-        calls = self.sink.plan(event, self.context)
+        calls = list(self.sink.plan(event, context))
         settled: dict[str, Acknowledgement] = {}
-        for call in calls:
-            settled[call.key] = self._settle(call, item.message_id, settled)
-        decisions = self.ledger.deliver(self.route, [item], lambda _items: None)
-        return str(decisions[0])
+        started = self._start(calls[0], item.message_id) if calls else None
+        for index, call in enumerate(calls):
+            following = calls[index + 1] if index + 1 < len(calls) else None
+            assert started is not None
+            settled[call.key], started = self._settle(call, started, following, item.message_id, settled)
+        return _TO_RECORD
 
-    def _ours(self, event: Any) -> bool:
+    def _ours(self, event: Any, context: DeliveryContext) -> bool:
         """Whether the event belongs to one of the route's plants: its own ``site``, else its
         order's (a report names no plant). An event of an unknown plant is no route's with sites."""
         payload = event.envelope.get("payload") or {}
         site = payload.get("site")
         if site is None and payload.get("order_id"):
-            site = (self.calls.order(str(payload["order_id"])) or {}).get("site")
+            site = (context.order(str(payload["order_id"])) or {}).get("site")
         if site is None:
             log.info(
                 "route %s: %s names no plant and its order is unknown: not this route's",
@@ -193,15 +245,24 @@ class RemoteDeliverStage:
             )
         return site in self.sites
 
-    def _settle(
-        self, call: RemoteCall, message_id: str, settled: dict[str, Acknowledgement]
-    ) -> Acknowledgement:
-        started = self.calls.start(
+    def _start(self, call: RemoteCall, message_id: str) -> StartedCall:
+        return self.calls.start(
             self.route, call.key, message_id=message_id, operation=call.operation, lease_s=self.lease_s
         )
+
+    def _settle(
+        self,
+        call: RemoteCall,
+        started: StartedCall,
+        following: RemoteCall | None,
+        message_id: str,
+        settled: dict[str, Acknowledgement],
+    ) -> tuple[Acknowledgement, StartedCall | None]:
+        """Make ``call`` unless it is settled; record its acknowledgement together with the
+        attempt of the ``following`` call (one ledger transaction between two calls)."""
         if started.state is CallState.DONE:
             assert started.acknowledgement is not None
-            return started.acknowledgement
+            return started.acknowledgement, (self._start(following, message_id) if following else None)
         try:
             acknowledgement = self._lookup(call) if started.state is CallState.IN_DOUBT else None
             if acknowledgement is not None:
@@ -221,8 +282,8 @@ class RemoteDeliverStage:
         except BaseException as exc:
             self._unanswered(call, exc)
             raise
-        self.calls.settle(self.route, call.key, acknowledgement)
-        return acknowledgement
+        then = (following.key, message_id, following.operation, self.lease_s) if following else None
+        return acknowledgement, self.calls.settle(self.route, call.key, acknowledgement, then=then)
 
     def _lookup(self, call: RemoteCall) -> Acknowledgement | None:
         try:

@@ -169,6 +169,7 @@ class _SapHandler(BaseHTTPRequestHandler):
     simulator: SapSimulator
     server_version = "SAP NetWeaver Application Server (simulated)"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)

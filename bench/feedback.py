@@ -1,0 +1,274 @@
+"""Benchmark: MES work reports through the bridge's feedback path into the SAP simulator, against
+a plain loop of zeep calls to the same simulator, in one run.
+
+The simulator runs in its own process (``bridge simulate sap --latency-ms 50``, seeded with
+``--orders`` production orders). Per round, interleaved:
+
+(a) baseline: a plain loop posting reports one after another, one zeep call of
+    BAPI_PRODORDCONF_CREATE_TT each (its time ticket and its goods movements in the call), as a
+    hand-written integration would;
+(b) bridge: N reports spread over the orders are published on ``mes.feedback`` first, then
+    ``bridge run`` (intake, translate, deliver to SAP with the ledger recording every call before
+    and after it is made) posts them; measured from the first report SAP acknowledged to the
+    N-th, read off the ledger (start-up is not counted). ``--mode confirmation`` makes one call
+    per report, like the baseline; ``--mode separate`` three (confirmation, receipt, issue).
+
+Prints reports/s of each (median over the rounds), the ratio, and checks that SAP holds each
+report exactly once. Usage:
+    python bench/feedback.py [-n 2000] [--orders 50] [--latency-ms 50] [--rounds 3] [--in-flight 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from adapters.sap.soap_client import SapSoapClient  # noqa: E402
+from adapters.sap.target import SapTargetSettings  # noqa: E402
+from bridge.broker.declare import declare_topology, delete_topology, open_blocking  # noqa: E402
+from bridge.config import Settings  # noqa: E402
+from bridge.redaction import REVEAL_SECRETS  # noqa: E402
+from bridge.runtime import names_for, topology_for  # noqa: E402
+
+AMQP_URL = os.environ.get("BRIDGE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+SEED = ROOT / "mappings" / "sap" / "cases" / "LOIPRO05_DMC_nonSAP_ERP.xml"
+USER, PASSWORD = "BENCH", "bench-secret"
+TODAY = time.strftime("%Y-%m-%d")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def seed_orders(folder: Path, count: int) -> list[Path]:
+    template = SEED.read_bytes()
+    paths = []
+    for n in range(1, count + 1):
+        body = template.replace(b"<DOCNUM>0000000000007699</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode())
+        body = body.replace(b"<AUFNR>208277437</AUFNR>", f"<AUFNR>{800000000 + n}</AUFNR>".encode())
+        path = folder / f"order-{n:03d}.xml"
+        path.write_bytes(body)
+        paths.append(path)
+    return paths
+
+
+@contextmanager
+def simulator(folder: Path, orders: int, latency_ms: int) -> Iterator[str]:
+    port = free_port()
+    seeds = [arg for path in seed_orders(folder, orders) for arg in ("--seed", str(path))]
+    command = [sys.executable, "-m", "bridge.cli", "simulate", "sap", "--port", str(port), "--user", USER,
+               "--latency-ms", str(latency_ms), "--stock", "R1CH01007:DM01:B-4711=100000000", *seeds]
+    env = dict(os.environ, SAP_SIM_PASSWORD=PASSWORD)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+
+
+def payload(report_id: str, order: int) -> dict[str, Any]:
+    return {
+        "report_id": report_id, "order_id": str(800000000 + order), "operation_id": "10", "work_center": "WC01",
+        "yield_quantity": {"value": "2", "unit": "ST"}, "scrap_quantity": {"value": "0", "unit": "ST"},
+        "final": False, "posting_date": TODAY,
+        "produced": [{"material_id": "S1SP02677", "lot_id": f"L{report_id[-9:]}", "quantity": {"value": "2", "unit": "ST"}, "site": "DM01"}],
+        "consumed": [{"material_id": "R1CH01007", "lot_id": "B-4711", "quantity": {"value": "1.5", "unit": "ST"}, "site": "DM01"}],
+    }
+
+
+def envelope(report_id: str, order: int) -> dict[str, Any]:
+    return {
+        "schema": "bridge.canonical/v1", "message_id": f"mes:BENCH:{report_id}:report", "entity": "report",
+        "event": "created", "source": {"system": "mes", "instance": "BENCH", "document_type": "report", "document_id": report_id},
+        "correlation_id": f"mes:BENCH:{report_id}", "version": "1", "occurred_at": f"{TODAY}T08:00:00+08:00",
+        "payload": payload(report_id, order),
+    }
+
+
+def baseline(url: str, count: int, orders: int, tag: str) -> float:
+    """A plain loop of zeep calls: one BAPI_PRODORDCONF_CREATE_TT per report, in sequence."""
+    client = SapSoapClient(SapTargetSettings(url=url), USER, PASSWORD)
+    client.call("BAPI_PRODORD_GET_LIST", {})  # load the WSDL and connect before timing
+    started = time.perf_counter()
+    for n in range(count):
+        order = f"{800000000 + n % orders + 1:012d}"
+        report_id = f"B{tag}{n:06d}"
+        reply = client.call("BAPI_PRODORDCONF_CREATE_TT", {
+            "TIMETICKETS": [{"ORDERID": order, "OPERATION": "0010", "YIELD": "2.000", "SCRAP": "0.000",
+                             "POSTG_DATE": TODAY, "EX_IDENT": report_id, "CONF_TEXT": f"MES report {report_id}"}],
+            "GOODSMOVEMENTS": [
+                {"MATERIAL": "S1SP02677", "PLANT": "DM01", "BATCH": f"L{report_id[-9:]}", "MOVE_TYPE": "101", "MVT_IND": "F",
+                 "ENTRY_QNT": "2.000", "ENTRY_UOM": "ST", "ORDERID": order},
+                {"MATERIAL": "R1CH01007", "PLANT": "DM01", "BATCH": "B-4711", "MOVE_TYPE": "261",
+                 "ENTRY_QNT": "1.500", "ENTRY_UOM": "ST", "ORDERID": order},
+            ],
+            "LINK_CONF_GOODSMOV": [{"INDEX_CONFIRM": 1, "INDEX_GOODSMOV": 1}, {"INDEX_CONFIRM": 1, "INDEX_GOODSMOV": 2}],
+        })
+        if not any(str(r.get("CONF_NO") or "").strip("0") for r in reply["DETAIL_RETURN"]):
+            raise SystemExit(f"baseline: SAP refused report {report_id}: {reply['DETAIL_RETURN']}")
+    return count / (time.perf_counter() - started)
+
+
+def publish(exchange: str, reports: list[dict[str, Any]]) -> None:
+    import json
+
+    import pika
+
+    connection = open_blocking(AMQP_URL)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for report in reports:
+            channel.basic_publish(exchange, "report.created", json.dumps(report).encode(),
+                                  pika.BasicProperties(delivery_mode=2, message_id=report["message_id"]), mandatory=True)
+    finally:
+        connection.close()
+
+
+def done_calls(ledger: Path) -> tuple[int, float | None]:
+    """Settled calls in the ledger and the time of the first one (seconds since the epoch)."""
+    try:
+        with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=1) as conn:
+            count, first = conn.execute(
+                "select count(*), min(settled_at) from bridge_remote_calls where state = 'done'"
+            ).fetchone()
+    except sqlite3.Error:
+        return 0, None
+    return int(count), first
+
+
+def bridge_round(
+    url: str, count: int, orders: int, mode: str, in_flight: int, folder: Path, tag: str, *, split: bool
+) -> float:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    ledger = folder / f"ledger-{prefix}.sqlite"
+    settings = Settings.model_validate({
+        "amqp_url": AMQP_URL, "database_url": f"sqlite:///{ledger}", "http_port": 0,
+        "mappings_dir": str(ROOT / "mappings"), "log_level": "WARNING",
+        "broker": {"prefix": prefix, "mes_exchange": f"{prefix}.mes.events", "feedback_exchange": f"{prefix}.mes.feedback",
+                   "prefetch": 400, "batch_size": 200},
+        "sources": {"mes": {"feedback": {"enabled": False}}},
+        "routes": [{"name": "sap", "sink": "sap", "events": ["report.*"], "url": url, "user_env": "BENCH_SAP_USER",
+                    "password_env": "BENCH_SAP_PASSWORD", "goods_movements": mode, "in_flight": in_flight}],
+    })
+    config = folder / f"{prefix}.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json", context=REVEAL_SECRETS)), encoding="utf-8")
+    plan = topology_for(settings)
+    declare_topology(AMQP_URL, plan)
+    calls_per_report = 1 if mode == "confirmation" else 3
+    try:
+        publish(names_for(settings).feedback_exchange, [envelope(f"R{tag}{n:06d}", n % orders + 1) for n in range(count)])
+        env = dict(os.environ, BRIDGE_CONFIG=str(config), BENCH_SAP_USER=USER, BENCH_SAP_PASSWORD=PASSWORD)
+        env.pop("BRIDGE_AMQP_URL", None)
+        log = (folder / f"{prefix}.log").open("wb")
+        # intake and translate in one process, the deliver stage (one per SAP target: it alone
+        # keeps an order's calls in sequence) in another: the two cores of a small host
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "bridge.cli", "run", "--no-http", *roles], cwd=ROOT, env=env,
+                             stdout=log, stderr=subprocess.STDOUT)
+            for roles in ((["--role", "ingest", "--role", "translate"], ["--role", "deliver"]) if split else ([],))
+        ]
+        try:
+            expected = count * calls_per_report
+            first_seen: float | None = None
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                done, _ = done_calls(ledger)
+                if done and first_seen is None:
+                    first_seen, first_done = time.perf_counter(), done
+                if done >= expected:
+                    break
+                if any(p.poll() is not None for p in processes):
+                    raise SystemExit(f"a bridge run process exited: see {log.name}")
+                time.sleep(0.02)
+            else:
+                raise SystemExit(f"bridge: only {done_calls(ledger)[0]} of {expected} calls settled in time; see {log.name}")
+            elapsed = time.perf_counter() - (first_seen or time.perf_counter())
+            reports = (expected - first_done) / calls_per_report
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(60)
+    finally:
+        delete_topology(AMQP_URL, plan)
+    return reports / elapsed if elapsed > 0 else float("nan")
+
+
+def exactly_once(url: str, orders: int) -> tuple[int, int]:
+    """(confirmations, distinct EX_IDENTs) SAP holds for the bench's orders."""
+    client = SapSoapClient(SapTargetSettings(url=url), USER, PASSWORD)
+    rows = client.call("BAPI_PRODORDCONF_GETLIST", {"ORDER_RANGE": [
+        {"SIGN": "I", "OPTION": "BT", "LOW": f"{800000001:012d}", "HIGH": f"{800000000 + orders:012d}"}]})["CONFIRMATIONS"]
+    idents = [r["EX_IDENT"] for r in rows]
+    return len(idents), len(set(idents))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=2000, help="reports per bridge round")
+    parser.add_argument("--baseline-n", type=int, default=200, help="reports per baseline round")
+    parser.add_argument("--orders", type=int, default=50)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--mode", choices=["confirmation", "separate"], default="confirmation")
+    parser.add_argument("--one-process", action="store_true", help="every role in one bridge run process")
+    args = parser.parse_args()
+    if args.orders < 1:
+        raise SystemExit("--orders must be at least 1")
+    base_rates: list[float] = []
+    bridge_rates: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp, simulator(Path(tmp), args.orders, args.latency_ms) as url:
+        for round_no in range(args.rounds):
+            tag = f"{round_no}{uuid.uuid4().hex[:4]}"
+            base_rates.append(baseline(url, args.baseline_n, args.orders, tag))
+            bridge_rates.append(
+                bridge_round(url, args.n, args.orders, args.mode, args.in_flight, Path(tmp), tag, split=not args.one_process)
+            )
+            print(f"round {round_no + 1}: baseline {base_rates[-1]:.1f} reports/s, bridge {bridge_rates[-1]:.1f} reports/s",
+                  flush=True)
+        confirmations, distinct = exactly_once(url, args.orders)
+    base, bridge = statistics.median(base_rates), statistics.median(bridge_rates)
+    print(f"\nSAP simulator at --latency-ms {args.latency_ms}, {args.orders} orders, mode {args.mode}, "
+          f"in_flight {args.in_flight}, {'one process' if args.one_process else 'intake+translate | deliver'}, "
+          f"{args.rounds} rounds (median):")
+    print(f"  plain zeep loop:          {base:8.1f} reports/s")
+    print(f"  bridge (mes.feedback->SAP): {bridge:8.1f} reports/s   ratio {bridge / base:.1f}x")
+    print(f"  SAP holds {confirmations} confirmations, {distinct} distinct EX_IDENTs "
+          f"({'exactly once' if confirmations == distinct else 'DUPLICATES'})")
+    if math.isnan(bridge):
+        raise SystemExit("no bridge measurement")
+
+
+if __name__ == "__main__":
+    main()
