@@ -42,6 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from adapters.sap.simulator.seeds import order_variants  # noqa: E402
 from adapters.sap.soap_client import SapSoapClient  # noqa: E402
 from adapters.sap.target import SapTargetSettings  # noqa: E402
 from bridge.broker.declare import declare_topology, delete_topology, open_blocking  # noqa: E402
@@ -61,22 +62,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def seed_orders(folder: Path, count: int) -> list[Path]:
-    template = SEED.read_bytes()
-    paths = []
-    for n in range(1, count + 1):
-        body = template.replace(b"<DOCNUM>0000000000007699</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode())
-        body = body.replace(b"<AUFNR>208277437</AUFNR>", f"<AUFNR>{800000000 + n}</AUFNR>".encode())
-        path = folder / f"order-{n:03d}.xml"
-        path.write_bytes(body)
-        paths.append(path)
-    return paths
-
-
 @contextmanager
 def simulator(folder: Path, orders: int, latency_ms: int) -> Iterator[str]:
     port = free_port()
-    seeds = [arg for path in seed_orders(folder, orders) for arg in ("--seed", str(path))]
+    seeds = [arg for path in order_variants(SEED, folder / "seeds", orders, 800000000) for arg in ("--seed", str(path))]
     command = [sys.executable, "-m", "bridge.cli", "simulate", "sap", "--port", str(port), "--user", USER,
                "--latency-ms", str(latency_ms), "--stock", "R1CH01007:DM01:B-4711=100000000", *seeds]
     env = dict(os.environ, SAP_SIM_PASSWORD=PASSWORD)

@@ -60,3 +60,35 @@ curl -fs localhost:8080/metrics | grep -E "^bridge_messages_(translated|delivere
 kill -TERM $bridge_pid
 wait $bridge_pid && echo "bridge stopped cleanly (exit 0); log in $out/bridge.log"
 trap - EXIT
+
+echo "== 3. the closed loop with SAP (examples/sap-loop.yaml against bridge simulate sap)"
+export SAP_URL=http://127.0.0.1:8100 SAP_USER=BRIDGE SAP_PASSWORD=demo-sap-secret
+export SAP_INBOUND_USER=SAPPORT SAP_INBOUND_PASSWORD=demo-port-secret MES_FEEDBACK_TOKEN=demo-mes-token
+export SAP_FILE_PORT_DIR="$out/sap-file-port" BRIDGE_HTTP_PORT=8081
+export BRIDGE_DATABASE_URL="sqlite:///$out/loop-ledger.sqlite" BRIDGE_CONFIG=examples/sap-loop.yaml
+mkdir -p "$SAP_FILE_PORT_DIR"
+.venv/bin/bridge topology declare > "$out/loop-topology.txt"
+.venv/bin/python - <<'PY'
+import pika
+c = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+ch = c.channel()
+ch.queue_declare("demo.loop-mes-inbox", durable=True)
+ch.queue_bind("demo.loop-mes-inbox", "mes.events", "order.*")
+ch.queue_purge("demo.loop-mes-inbox")
+c.close()
+PY
+SAP_SIM_PASSWORD=$SAP_PASSWORD SAP_SIM_PUSH_PASSWORD=$SAP_INBOUND_PASSWORD .venv/bin/bridge simulate sap \
+  --port 8100 --user "$SAP_USER" --seed mappings/sap/cases/LOIPRO05_DMC_nonSAP_ERP.xml \
+  --stock R1CH01007:DM01:B-4711=1000 \
+  --push-to http://127.0.0.1:8081/api/v1/sap/idoc --push-user "$SAP_INBOUND_USER" > "$out/sap-simulator.log" 2>&1 &
+sim_pid=$!
+.venv/bin/bridge run > "$out/loop-bridge.log" 2>&1 &
+loop_pid=$!
+trap 'kill -TERM $loop_pid $sim_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 30); do curl -fs localhost:8081/readyz >/dev/null 2>&1 && break; sleep 1; done
+echo "SAP (simulated) pushes its production order LOIPRO05 to the bridge's receiver; the MES answers:"
+.venv/bin/python scripts/demo_mes.py demo.loop-mes-inbox http://127.0.0.1:8081 "$SAP_URL"
+kill -TERM $loop_pid
+wait $loop_pid && echo "bridge stopped cleanly (exit 0); logs in $out/loop-bridge.log and $out/sap-simulator.log"
+kill -TERM $sim_pid; wait $sim_pid || true
+trap - EXIT

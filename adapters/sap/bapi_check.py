@@ -28,7 +28,7 @@ def check_value(kind: tuple[str, int, int], value: Any) -> str | None:
     if name == "char":
         return f"{text!r} is longer than {length} characters" if len(text) > length else None
     if name == "numeric":
-        if not text.isdigit() and text != "":
+        if text and not (text.isascii() and text.isdigit()):
             return f"{text!r} is not all digits (numeric{length})"
         return f"{text!r} is longer than {length} digits" if len(text) > length else None
     if name == "int":

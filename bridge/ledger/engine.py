@@ -65,10 +65,10 @@ def _create_engine(
         options["pool_pre_ping"] = (
             False  # a local file does not drop connections; a ping per transaction costs
         )
-        # a remote sink reads and writes from one thread per call in flight: a connection each
-        options |= {"pool_size": 32, "max_overflow": 32}
         if parsed.database in (None, "", ":memory:"):
             options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
+        else:  # a remote sink reads and writes from one thread per call in flight: a connection each
+            options |= {"pool_size": 32, "max_overflow": 32}
     else:
         raise ConfigError(
             f"ledger URL {parsed.render_as_string()!r}: only sqlite and postgresql are supported"

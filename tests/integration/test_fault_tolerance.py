@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.sap.simulator.seeds import order_variants
 from bridge.config import Settings
 from bridge.errors import TransientError
 
@@ -42,16 +43,7 @@ DOCUMENTS = 1500
 
 def make_documents(folder: Path, count: int) -> list[Path]:
     """``count`` distinct production orders (own DOCNUM and order number each)."""
-    template = (CASES / "LOIPRO05_DMC_nonSAP_ERP.xml").read_bytes()
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for n in range(1, count + 1):
-        body = template.replace(b"<DOCNUM>0000000000007699</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode())
-        body = body.replace(b"<AUFNR>208277437</AUFNR>", f"<AUFNR>{700000000 + n}</AUFNR>".encode())
-        path = folder / f"order-{n:05d}.xml"
-        path.write_bytes(body)
-        files.append(path)
-    return files
+    return order_variants(CASES / "LOIPRO05_DMC_nonSAP_ERP.xml", folder, count, 700000000)
 
 
 def start_bridge(config: Path, log: Path, *options: str) -> subprocess.Popen[bytes]:

@@ -40,7 +40,7 @@ from .harness import (
     wait_for,
     write_config,
 )
-from .test_fault_tolerance import start_bridge, stop_bridge
+from .test_fault_tolerance import make_documents, start_bridge, stop_bridge
 
 pytestmark = pytest.mark.integration
 
@@ -118,20 +118,6 @@ def publish_reports(settings: Settings, reports: list[dict[str, Any]]) -> None:
     )
 
 
-def many_orders(folder: Path, count: int) -> list[Path]:
-    """``count`` production orders (own DOCNUM and AUFNR each) to seed the simulator with."""
-    template = SEED.read_bytes()
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for n in range(1, count + 1):
-        body = template.replace(b"<DOCNUM>0000000000007699</DOCNUM>", f"<DOCNUM>{n:016d}</DOCNUM>".encode())
-        body = body.replace(b"<AUFNR>208277437</AUFNR>", f"<AUFNR>{700000000 + n}</AUFNR>".encode())
-        path = folder / f"order-{n:03d}.xml"
-        path.write_bytes(body)
-        paths.append(path)
-    return paths
-
-
 @pytest.fixture
 def sap_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in SAP_ENV.items():
@@ -176,7 +162,7 @@ def test_an_order_pushed_by_sap_reaches_the_mes_and_a_report_reaches_sap(rabbitm
 
 
 def test_with_failures_lost_replies_and_a_sigkill_every_report_posts_exactly_once(rabbitmq, tmp_path, sap_env):
-    orders = many_orders(tmp_path / "seeds", 10)
+    orders = make_documents(tmp_path / "seeds", 10)  # orders 700000001 ... 700000010
     faults = FaultSettings(fail_rate=0.3, lose_reply_rate=0.3, seed=7)
     sim = SapSimulator(user="BRIDGE", password="sap-secret", seeds=orders, stock=["R1CH01007:DM01:B-4711=100000"], faults=faults)
     sim.start()

@@ -61,13 +61,13 @@ def _fault(sap: Sap, bapi: str, **params: object) -> str:
 
 
 @pytest.mark.parametrize(("row", "named"), [
-    (ticket(ORDERID="0000010015281"), "TIMETICKETS.item[1].ORDERID: value of 13 characters is too long for char12"),
+    (ticket(ORDERID="0000010015281"), "TIMETICKETS.item[1].ORDERID: '0000010015281' is longer than 12 characters"),
     (ticket(CONF_TEXT="x" * 41), "TIMETICKETS.item[1].CONF_TEXT"),
     (ticket(POSTG_DATE="20250106"), "TIMETICKETS.item[1].POSTG_DATE: '20250106' is not a date YYYY-MM-DD"),
-    (ticket(POSTG_DATE="2025-02-30"), "TIMETICKETS.item[1].POSTG_DATE: '2025-02-30' is no calendar date"),
-    (ticket(YIELD="3.12345"), "TIMETICKETS.item[1].YIELD: '3.12345' has more than 3 decimals"),
-    (ticket(YIELD="12345678901234.5"), "TIMETICKETS.item[1].YIELD: '12345678901234.5' has more than 13 digits"),
-    (ticket(CONF_NO="12AB"), "TIMETICKETS.item[1].CONF_NO: '12AB' is not numeric"),
+    (ticket(POSTG_DATE="2025-02-30"), "TIMETICKETS.item[1].POSTG_DATE: '2025-02-30' is not a calendar date"),
+    (ticket(YIELD="3.12345"), "TIMETICKETS.item[1].YIELD: '3.12345' has more than 3 decimal places"),
+    (ticket(YIELD="12345678901234.5"), "TIMETICKETS.item[1].YIELD: '12345678901234.5' has more than 10 digits before the point"),
+    (ticket(CONF_NO="12AB"), "TIMETICKETS.item[1].CONF_NO: '12AB' is not all digits"),
 ])
 def test_values_sap_refuses_are_faults_naming_the_field(sim: SapSimulator, sap: Sap, row: dict, named: str) -> None:
     assert named in _fault(sap, CREATE, TIMETICKETS=[row])

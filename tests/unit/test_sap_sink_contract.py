@@ -244,3 +244,36 @@ def test_a_value_sap_would_refuse_is_not_sent(stage: Any, sim: SapSimulator) -> 
     assert "TIMETICKETS[0].WORK_CNTR" in str(outcome.error)
     assert sim.state.confirmations() == []
 
+
+
+def lot_event(status: str, version: str, **payload: Any) -> dict[str, Any]:
+    return {
+        "schema": "bridge.canonical/v1", "message_id": f"mes:QC:B-4711:{version}:lot", "entity": "lot",
+        "event": "status_changed", "source": {"system": "mes", "document_type": "quality_result", "document_id": version},
+        "version": version, "occurred_at": "2026-12-03T10:00:00+08:00", "correlation_id": f"mes:QC:{version}",
+        "payload": {"lot_id": "B-4711", "material_id": "R1CH01007", "site": "DM01", "status": status, **payload},
+    }
+
+
+def test_mes_quality_decisions_reach_sap_by_the_configured_mechanism(tmp_path: Path, sim: SapSimulator) -> None:
+    ledger = Ledger.connect(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    statuses = {"blocked": {"mechanism": "transfer", "move_type": "344"},
+                "restricted": {"mechanism": "batch_status", "restricted": True}}
+    stage = RemoteDeliverStage("sap", "q.sap", sap_sink(sim, lot_status=statuses), ledger)
+    try:
+        blocked = lot_event("blocked", "1", quantity={"value": "40", "unit": "ST"})
+        for tag in (1, 2):  # delivered twice: posted once
+            assert stage.process([delivery_of(blocked, tag)])[0].kind is OutcomeKind.FORWARD
+        restricted = lot_event("restricted", "2")
+        assert stage.process([delivery_of(restricted, 3)])[0].note["decision"] == "applied"
+        unknown = stage.process([delivery_of(lot_event("scrapped", "3"), 4)])[0]
+    finally:
+        stage.close()
+        ledger.close()
+    transfers = [d for d in sim.state.material_documents() if any(i.move_type == "344" for i in d.items)]
+    assert len(transfers) == 1
+    assert [(i.batch, str(i.quantity)) for i in transfers[0].items if i.move_type == "344"] == [("B-4711", "40")]
+    assert sim.state.stock_of("R1CH01007", "DM01", "B-4711", "B") == 40  # blocked stock
+    assert sim.state.batches[("R1CH01007", "DM01", "B-4711")].get("RESTRICTED") == "X"
+    assert unknown.kind is OutcomeKind.DEAD_LETTER
+    assert "status 'scrapped' has no SAP mechanism configured" in str(unknown.error)

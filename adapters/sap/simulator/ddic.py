@@ -7,13 +7,13 @@ names the parameter path; the server answers it with a SOAP Fault.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 from lxml import etree
 
-from adapters.sap.bapi_interfaces import BAPIS, CHAR, DATE, INT, NUMC, QUAN, STRUCTURES, TIME, Param
+from adapters.sap import bapi_check
+from adapters.sap.bapi_interfaces import BAPIS, DATE, INT, NUMC, QUAN, STRUCTURES, TIME, Param
 
 __all__ = ["FieldError", "initial_value", "parse_request"]
 
@@ -38,49 +38,12 @@ def initial_value(kind: Kind) -> str:
 
 
 def check_value(path: str, value: str, kind: Kind) -> str:
-    """``value`` if it fits ``kind``; FieldError naming ``path`` otherwise."""
-    base, length, decimals = kind
-    if base == CHAR:
-        if len(value) > length:
-            raise FieldError(f"{path}: value of {len(value)} characters is too long for char{length}")
-    elif base == NUMC:
-        if not value.isascii() or (not value.isdigit() and value):
-            raise FieldError(f"{path}: {value!r} is not numeric (numeric{length} takes digits only)")
-        if len(value) > length:
-            raise FieldError(f"{path}: {len(value)} digits are too many for numeric{length}")
-    elif base == QUAN:
-        _check_decimal(path, value, length, decimals)
-    elif base == DATE:
-        _check_date(path, value)
-    elif base == TIME:
-        if not _TIME.fullmatch(value) or int(value[:2]) > 24 or int(value[3:5]) > 59 or int(value[6:]) > 59:
-            raise FieldError(f"{path}: {value!r} is not a time HH:MM:SS")
-    elif base == INT and not _INT.fullmatch(value):
-        raise FieldError(f"{path}: {value!r} is not an integer")
+    """``value`` if it fits ``kind``; FieldError naming ``path`` otherwise (the client's checks,
+    :func:`adapters.sap.bapi_check.check_value`: what SAP refuses, refused the same way)."""
+    problem = bapi_check.check_value(kind, value)
+    if problem is not None:
+        raise FieldError(f"{path}: {problem}")
     return value
-
-
-def _check_decimal(path: str, value: str, length: int, decimals: int) -> None:
-    match = _DECIMAL.fullmatch(value)
-    if not value or match is None or not (match.group(1) or match.group(2)):
-        raise FieldError(f"{path}: {value!r} is not a number (quantum{length}.{decimals})")
-    whole = match.group(1).lstrip("0")
-    fraction = (match.group(2) or "").rstrip("0")
-    if len(fraction) > decimals:
-        raise FieldError(f"{path}: {value!r} has more than {decimals} decimals (quantum{length}.{decimals})")
-    if len(whole) > length - decimals:
-        raise FieldError(f"{path}: {value!r} has more than {length} digits (quantum{length}.{decimals})")
-
-
-def _check_date(path: str, value: str) -> None:
-    if not _DATE.fullmatch(value):
-        raise FieldError(f"{path}: {value!r} is not a date YYYY-MM-DD (date10)")
-    if value == "0000-00-00":
-        return
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        raise FieldError(f"{path}: {value!r} is no calendar date") from None
 
 
 def _text(path: str, element: etree._Element) -> str:

@@ -15,6 +15,7 @@ Every seed file is kept with its IDoc-XML (a flat file rendered to XML) for ``--
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -27,7 +28,7 @@ from adapters.sap.xml_writer import write_idoc_xml
 from bridge.errors import BridgeError, ConfigError
 from bridge.limits import read_document
 
-__all__ = ["SeedDocument", "load_seed", "parse_stock", "seed_state"]
+__all__ = ["SeedDocument", "load_seed", "order_variants", "parse_stock", "seed_state"]
 
 
 @dataclass(frozen=True)
@@ -138,3 +139,22 @@ def seed_state(state: SimState, seeds: Sequence[Path], stock: Sequence[str] = ()
         material, plant, batch, amount = parse_stock(entry)
         state.set_stock(material, plant, batch, amount)
     return documents
+
+
+def order_variants(template: Path, folder: Path, count: int, first_order: int) -> list[Path]:
+    """``count`` copies of a LOIPRO seed, each its own IDoc (DOCNUM 1..count) and production
+    order (AUFNR ``first_order + n``): many orders for load tests and benchmarks."""
+    body = template.read_bytes()
+    docnum = re.search(rb"<DOCNUM>([^<]*)</DOCNUM>", body)
+    order = re.search(rb"<AUFNR>([^<]*)</AUFNR>", body)
+    if docnum is None or order is None:
+        raise ConfigError(f"seed {template}: no DOCNUM or AUFNR to vary")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(1, count + 1):
+        variant = body.replace(docnum.group(0), f"<DOCNUM>{n:016d}</DOCNUM>".encode())
+        variant = variant.replace(order.group(0), f"<AUFNR>{first_order + n}</AUFNR>".encode())
+        path = folder / f"order-{n:05d}.xml"
+        path.write_bytes(variant)
+        paths.append(path)
+    return paths
