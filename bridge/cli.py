@@ -185,7 +185,8 @@ def mapping_lint(mappings_dir: Path | None) -> None:
 @click.option("--no-http", is_flag=True, help="Do not serve /metrics, /healthz, /readyz.")
 def run(config_path: Path | None, roles: Sequence[str], workers: int, no_http: bool) -> None:
     """Run the bridge: consume, translate and deliver until SIGTERM."""
-    from bridge.runtime import ROLES, Runtime, install_signal_handlers, run_processes
+    from bridge.runtime import ROLES, Runtime
+    from bridge.supervisor import install_signal_handlers, run_processes
 
     with reported():
         settings = load_settings_logged(config_path)

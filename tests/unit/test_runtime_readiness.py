@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from bridge.config import Settings
 from bridge.errors import TransientError
 from bridge.observability.http import HealthServer
-from bridge.runtime import ParentReadiness, broker_check, children_check
+from bridge.runtime import broker_check
+from bridge.supervisor import ParentReadiness, children_check
 
 SECRET = "s3cret-pw"
 

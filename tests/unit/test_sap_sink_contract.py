@@ -3,6 +3,7 @@ and what it posts reads back through SAP's own read BAPIs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from bridge.ledger import Ledger
 from bridge.mapping.catalog import MappingCatalog
 from bridge.pipeline.outcome import OutcomeKind
 from bridge.pipeline.remote_deliver import RemoteDeliverStage
+from bridge.sinks.base import SinkEvent
 from tests.contract.sink import RemoteSinkContract, delivery_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -277,3 +279,25 @@ def test_mes_quality_decisions_reach_sap_by_the_configured_mechanism(tmp_path: P
     assert sim.state.batches[("R1CH01007", "DM01", "B-4711")].get("RESTRICTED") == "X"
     assert unknown.kind is OutcomeKind.DEAD_LETTER
     assert "status 'scrapped' has no SAP mechanism configured" in str(unknown.error)
+
+
+def test_idoc_mode_posts_the_movements_as_mbgmcr_idocs_once_per_arckey(tmp_path: Path, sim: SapSimulator) -> None:
+    ledger = Ledger.connect(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    sink = sap_sink(sim, goods_movements="idoc", idoc={"receiver_partner": "S4HCLNT100"})
+    stage = RemoteDeliverStage("sap", "q.sap", sink, ledger)
+    try:
+        envelope = report("RPT-120")
+        assert stage.process([delivery_of(envelope)])[0].note["decision"] == "applied"
+        # the issue's IDoc sent again with the same ARCKEY (a re-send after a lost reply): SAP drops it
+        event = SinkEvent(json.dumps(envelope).encode(), "report", "created", envelope["message_id"])
+        [issue] = [c for c in sink.plan(event, stage.context) if c.operation == "issue"]
+        sink.send(issue, {})
+    finally:
+        stage.close()
+        ledger.close()
+    idocs = [r for r in sim.state.inbound_idocs if r["message_type"] == "MBGMCR"]
+    assert len(idocs) == 2
+    assert {r["status"] for r in idocs} == {"53"}
+    assert all(r["arckey"].startswith("urn:sap.com:msgid=") for r in idocs)
+    assert sorted(d.header_text for d in sim.state.material_documents()) == ["RPT-120/I", "RPT-120/R"]
+    assert [c.ex_ident for c in sim.state.confirmations()] == ["RPT-120"]

@@ -2,6 +2,8 @@
 
 An MBGMCR goods movement posts as BAPI_GOODSMVT_CREATE would (status 53 when posted, 51 with
 the error message when not); any other IDoc is stored with status 64 (ready to be processed).
+An IDoc whose ARCKEY (``urn:sap.com:msgid=...``) was received before is a duplicate: SAP's SOAP
+IDoc service processes a message id once (message EA728), so it is acknowledged and not posted.
 """
 
 from __future__ import annotations
@@ -54,8 +56,15 @@ def receive_idocs(ctx: CallContext, body: bytes, max_bytes: int) -> list[dict[st
     idocs = SapCodec().decode_idocs(body, origin="IDoc endpoint", max_bytes=max_bytes)
     records = []
     for idoc in idocs:
+        arckey = idoc.control.get("ARCKEY", "")
+        with ctx.state.lock:
+            earlier = next((r for r in ctx.state.inbound_idocs if arckey and r.get("arckey") == arckey), None)
+        if earlier is not None:
+            records.append({**earlier, "duplicate": True})
+            continue
         record: dict[str, Any] = {"docnum": idoc.docnum or "", "idoc_type": idoc.idoc_type,
-                                  "message_type": idoc.control.get("MESTYP", ""), "status": "64", "messages": []}
+                                  "message_type": idoc.control.get("MESTYP", ""), "status": "64", "messages": [],
+                                  "arckey": arckey}
         if record["message_type"] == "MBGMCR" or idoc.idoc_type.startswith("MBGMCR"):
             outputs = goodsmvt_create(ctx, _mbgmcr_params(idoc))
             record["messages"] = outputs.get("RETURN", [])
