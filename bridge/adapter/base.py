@@ -7,10 +7,10 @@ one :class:`Adapter` under the entry point group :data:`bridge.adapter.registry.
     sap = "adapters.sap.adapter:adapter"
 
 The runtime looks adapters up by system name and never imports a vendor module by name. The
-roles so far: a codec (bytes -> the tree mappings walk), payload formats (a reverse mapping's
+roles: a codec (bytes -> the tree mappings walk), payload formats (a reverse mapping's
 ``target.format``), mapping transforms that only make sense for this system (SAP dates, ALPHA
-keys), and subcommands for the CLI (``bridge idoc show``). Sources, sinks, queries and
-the error table join as the runtime grows into them.
+keys), subcommands for the CLI (``bridge idoc show``), the error table, sources (receivers and
+watchers), a sink, a query (what the target holds) and a simulator.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class Adapter:
         sink: builds the sink of one route (:mod:`bridge.adapter.sink`).
         sources: builds the receivers and watchers of one source system (``sources.<system>``):
             ``sources(system, settings, context) -> [Source]`` (:mod:`bridge.adapter.source`).
+        query: builds the reader of one target (``query(QueryContext) -> Query``,
+            :mod:`bridge.adapter.query`): what the target holds, for reconciliation.
         simulator: ``bridge simulate <name>``: the system played for demos and tests.
     """
 
@@ -77,4 +79,5 @@ class Adapter:
     route_settings: type[Any] | None = None
     sink: Callable[[SinkContext], Any] | None = None
     sources: Callable[..., Sequence[Any]] | None = None
+    query: Callable[..., Any] | None = None
     simulator: click.Command | None = None

@@ -1,0 +1,135 @@
+"""What a SAP system holds, read through its own read BAPIs (the query role, bridge.adapter.query).
+
+* ``order``: BAPI_PRODORD_GET_LIST for the production orders given;
+* ``confirmation``: BAPI_PRODORDCONF_GETLIST for the orders, each row's quantities from
+  BAPI_PRODORDCONF_GETDETAIL (GETLIST carries none); the mark is EX_IDENT;
+* ``material_document``: BAPI_GOODSMVT_GETITEMS for a posting-date window (and the orders'
+  materials when keys are given: SAP's GETITEMS has no order range, items are filtered by
+  ORDERID); the mark is the header text; system-made lines (X_AUTO_CRE) are left out.
+
+Keys are order numbers in display form (``208277437``); SAP's are zero-padded (ALPHA).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import date
+from typing import Any
+
+from adapters.sap.errors import ERRORS
+from adapters.sap.returns import failure_of, messages_of
+from adapters.sap.soap_client import SapSoapClient
+from adapters.sap.target import SapTargetSettings
+from bridge.adapter.errors import ErrorTable
+from bridge.adapter.query import QueryContext, TargetRecord
+from bridge.errors import ConfigError, TransientError
+from bridge.receivers.auth import secret_from_env
+
+__all__ = ["SapQuery", "make_sap_query"]
+
+_KINDS = ("order", "confirmation", "material_document")
+
+
+def _padded(order: str) -> str:
+    return order.zfill(12) if order.isdigit() else order
+
+
+def _display(number: Any) -> str:
+    text = str(number or "").strip()
+    return (text.lstrip("0") or text) if text.isdigit() else text
+
+
+def _equal(values: Collection[str]) -> list[dict[str, str]]:
+    return [{"SIGN": "I", "OPTION": "EQ", "LOW": v} for v in sorted(values)]
+
+
+class SapQuery:
+    """Reads one SAP system."""
+
+    kinds = _KINDS
+
+    def __init__(self, client: Any, errors: ErrorTable) -> None:
+        self.client = client
+        self.errors = errors
+
+    def _call(self, bapi: str, params: Mapping[str, Any], returns: str) -> dict[str, Any]:
+        reply = self.client.call(bapi, params)
+        failure = failure_of(messages_of(reply.get(returns) or []), self.errors, f"SAP {bapi}")
+        if isinstance(failure, TransientError):  # "nothing found" is not a failure of a read
+            raise failure
+        return reply
+
+    def records(
+        self, kind: str, *, keys: Collection[str] = (), since: date | None = None, until: date | None = None
+    ) -> list[TargetRecord]:
+        if kind not in _KINDS:
+            raise ConfigError(f"SAP has no record kind {kind!r} (kinds: {', '.join(_KINDS)})")
+        orders = {_padded(k) for k in keys}
+        if kind == "material_document":
+            if since is None:
+                raise ConfigError("material documents are listed for a posting-date window: give since (and until)")
+            return self._material_documents(orders, since, until or date.today())
+        if not orders:
+            raise ConfigError(f"SAP {kind}s are listed for a set of production orders: give keys")
+        if kind == "order":
+            reply = self._call("BAPI_PRODORD_GET_LIST", {"ORDER_NUMBER_RANGE": _equal(orders)}, "RETURN")
+            return [
+                TargetRecord("order", _display(h["ORDER_NUMBER"]), _display(h["ORDER_NUMBER"]), "", dict(h))
+                for h in reply.get("ORDER_HEADER") or []
+            ]
+        return self._confirmations(orders)
+
+    def _confirmations(self, orders: set[str]) -> list[TargetRecord]:
+        reply = self._call("BAPI_PRODORDCONF_GETLIST", {"ORDER_RANGE": _equal(orders)}, "RETURN")
+        found = []
+        for row in reply.get("CONFIRMATIONS") or []:
+            detail = self.client.call(
+                "BAPI_PRODORDCONF_GETDETAIL", {"CONFIRMATION": row["CONF_NO"], "CONFIRMATIONCOUNTER": row["CONF_CNT"]}
+            ).get("CONF_DETAIL") or {}
+            facts = {**dict(row), **{k: v for k, v in dict(detail).items() if v not in (None, "")}}
+            found.append(
+                TargetRecord(
+                    "confirmation", f"{row['CONF_NO']}/{row['CONF_CNT']}", _display(row.get("ORDERID")),
+                    str(row.get("EX_IDENT") or ""), facts,
+                )
+            )
+        return found
+
+    def _material_documents(self, orders: set[str], since: date, until: date) -> list[TargetRecord]:
+        window = [{"SIGN": "I", "OPTION": "BT", "LOW": since.isoformat(), "HIGH": until.isoformat()}]
+        reply = self._call("BAPI_GOODSMVT_GETITEMS", {"PSTNG_DATE_RA": window}, "RETURN")
+        headers = {(str(h["MAT_DOC"]), str(h.get("DOC_YEAR") or "")): h for h in reply.get("GOODSMVT_HEADER") or []}
+        items: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for item in reply.get("GOODSMVT_ITEMS") or []:
+            if str(item.get("X_AUTO_CRE") or "").strip():
+                continue
+            if orders and str(item.get("ORDERID") or "") not in orders:
+                continue
+            items.setdefault((str(item["MAT_DOC"]), str(item.get("DOC_YEAR") or "")), []).append(dict(item))
+        found = []
+        for (number, year), lines in sorted(items.items()):
+            head = headers.get((number, year)) or headers.get((number, "")) or {}
+            order = _display(lines[0].get("ORDERID"))
+            found.append(
+                TargetRecord("material_document", f"{number}/{year}", order, str(head.get("HEADER_TXT") or ""),
+                             {"header": dict(head), "items": lines})
+            )
+        return found
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_sap_query(context: QueryContext) -> SapQuery:
+    """The query of a SAP route (its URL, credentials and TLS settings).
+
+    Raises:
+        ConfigError: the credentials' variables are not set.
+    """
+    settings: SapTargetSettings = context.settings
+    user = secret_from_env(settings.user_env, context.env)
+    password = secret_from_env(settings.password_env, context.env)
+    assert user is not None
+    assert password is not None
+    errors = ERRORS.with_overrides(settings.errors, setting=f"route {context.route}: errors")
+    return SapQuery(SapSoapClient(settings, user, password, errors=errors), errors)
