@@ -8,6 +8,8 @@ COPY bridge ./bridge
 COPY adapters ./adapters
 RUN pip install --no-cache-dir . && useradd --system --home /app bridge
 COPY mappings /etc/bridge/mappings
+COPY examples /etc/bridge/examples
+EXPOSE 8080
 USER bridge
 ENTRYPOINT ["bridge"]
 CMD ["run"]

@@ -404,8 +404,7 @@ def simulate() -> None:
     """Play an external system (SAP, ...) for demos and tests."""
 
 
+main.add_command(dlq)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-main.add_command(dlq)
