@@ -21,6 +21,7 @@ from bridge.cli_kit import (
     reported,
     warning_printer,
 )
+from bridge.cli_simulate import simulate
 from bridge.errors import BridgeError, ConfigError
 
 __all__ = ["main"]
@@ -380,30 +381,7 @@ def schema_export(directory: Path) -> None:
         click.echo(str(path))
 
 
-# -- simulate ----------------------------------------------------------------------------
-
-
-class _SimulateGroup(click.Group):
-    """``bridge simulate <system>``: the simulator each installed adapter brings."""
-
-    def _simulators(self) -> dict[str, click.Command]:
-        from bridge.adapter import adapters
-
-        with reported():
-            return {name: a.simulator for name, a in adapters().items() if a.simulator is not None}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(self._simulators())
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return self._simulators().get(cmd_name)
-
-
-@main.group(cls=_SimulateGroup)
-def simulate() -> None:
-    """Play an external system (SAP, ...) for demos and tests."""
-
-
+main.add_command(simulate)
 main.add_command(dlq)
 
 if __name__ == "__main__":  # pragma: no cover
