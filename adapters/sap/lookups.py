@@ -4,7 +4,7 @@
   mark (and not a reversal);
 * a goods movement: BAPI_GOODSMVT_GETITEMS for its materials, movement type and posting date,
   the document whose HEADER_TXT is the call's mark;
-* a cancelled confirmation: GETLIST for the confirmation number, a reversal row (REVERSED)
+* a cancelled confirmation: GETLIST for the confirmation number, the cancellation's own row
   naming the cancelled counter (REV_CONF_CNT);
 * a reversed material document: GETITEMS for the reversal movement types on the reversal's
   posting date, the document carrying the original's header text. That SAP copies the header
@@ -90,16 +90,19 @@ def look_up(call: Call, remote: RemoteCall, errors: ErrorTable, what: str) -> Ac
         return Acknowledgement(found[:1], found_by_lookup=True) if found else None
     if remote.operation == "cancel_confirmation":
         rows = _confirmations(call, errors, what, CONF_RANGE=_equal(info["confirmation"]))
+        # the cancellation is a record of its own naming the counter it cancels (REV_CONF_CNT);
+        # which of the two carries REVERSED differs between descriptions, so it is not relied on
         row = next(
-            (r for r in rows if str(r.get("REVERSED") or "").strip() and str(r.get("REV_CONF_CNT") or "") == info["counter"]),
+            (r for r in rows
+             if str(r.get("REV_CONF_CNT") or "") == info["counter"] and str(r.get("CONF_CNT") or "") != info["counter"]),
             None,
         )
         if row is None:
             return None
         return Acknowledgement((DocumentRef("cancellation", str(row["CONF_NO"]), counter=str(row.get("CONF_CNT") or "")),), found_by_lookup=True)
     if remote.operation in ("cancel_receipt", "cancel_issue"):
-        types = sorted(set(REVERSAL_OF.values()) & {"102", "262"})
-        found = _documents_with_text(call, errors, what, remote.ident, types, info["posting_date"])
+        reversing = [REVERSAL_OF["101" if remote.operation == "cancel_receipt" else "261"]]
+        found = _documents_with_text(call, errors, what, remote.ident, reversing, info["posting_date"])
         return Acknowledgement(found[:1], found_by_lookup=True) if found else None
     if remote.operation == "lot_status" and info.get("idempotent"):
         return None  # setting a batch's status again has the same effect: it is simply re-sent

@@ -40,6 +40,9 @@ __all__ = ["SapSink", "make_sap_sink"]
 
 log = logging.getLogger(__name__)
 
+#: Calls whose first transient failure is remembered (for the deficit's retry window).
+_REMEMBERED_FAILURES = 10_000
+
 
 def _deficit_window(errors: ErrorTable, seconds: float | None) -> ErrorTable:
     if seconds is None:
@@ -139,6 +142,8 @@ class SapSink:
             )
         except TransientError:
             with self._lock:
+                if len(self._first_failure) >= _REMEMBERED_FAILURES:  # calls that were dead-lettered meanwhile
+                    self._first_failure.pop(next(iter(self._first_failure)))
                 self._first_failure.setdefault(call.key, time.monotonic())
             raise
         except PermanentError:

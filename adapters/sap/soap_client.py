@@ -104,6 +104,8 @@ class SapSoapClient:
         self.errors = errors
         self._user, self._password = user, password
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []  # every thread's, closed together
+        self._sessions_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
         session = requests.Session()
@@ -119,6 +121,8 @@ class SapSoapClient:
             session.proxies = {"http": s.proxy, "https": s.proxy}
         session.headers["Accept-Encoding"] = "identity"
         session.hooks["response"].append(_check_status)
+        with self._sessions_lock:
+            self._sessions.append(session)
         return session
 
     def _service(self, bapi: str) -> Any:
@@ -216,6 +220,7 @@ class SapSoapClient:
         return self.errors.error(facts, f"SAP {bapi} at {self.settings.endpoint(bapi)}: {what}")
 
     def close(self) -> None:
-        session = getattr(self._local, "session", None)
-        if session is not None:
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
             session.close()

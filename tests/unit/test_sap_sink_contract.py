@@ -301,3 +301,21 @@ def test_idoc_mode_posts_the_movements_as_mbgmcr_idocs_once_per_arckey(tmp_path:
     assert all(r["arckey"].startswith("urn:sap.com:msgid=") for r in idocs)
     assert sorted(d.header_text for d in sim.state.material_documents()) == ["RPT-120/I", "RPT-120/R"]
     assert [c.ex_ident for c in sim.state.confirmations()] == ["RPT-120"]
+
+
+def test_a_reversal_whose_reply_was_lost_is_found_not_cancelled_twice(stage: Any, sim: SapSimulator) -> None:
+    stage.process([delivery_of(report("RPT-130"))])
+    reversal = report("RPT-131", reversal_of="RPT-130")
+    reversal["event"] = "reversed"
+    for kind in ("issue", "receipt", "confirmation"):  # each cancellation's reply lost once
+        lose = OneShot()
+        lose.armed = True
+        sim.faults.should_lose_reply = lose  # type: ignore[method-assign]
+        assert stage.process([delivery_of(reversal, 2)])[0].kind is OutcomeKind.RETRY, kind
+    sim.faults.should_lose_reply = lambda: False  # type: ignore[method-assign]
+    assert stage.process([delivery_of(reversal, 3)])[0].kind is OutcomeKind.FORWARD
+    reversals = [d for d in sim.state.material_documents() if d.reversal_of is not None]
+    assert sorted(i.move_type for d in reversals for i in d.items) == ["102", "262"]
+    assert len([c for c in sim.state.confirmations() if c.reversal_of]) == 1  # one cancellation record
+    found = [c for c in stage.calls.calls("sap") if c["call_key"].startswith("RPT-130/cancel")]
+    assert all(c["acknowledgement"]["found_by_lookup"] for c in found), found
