@@ -16,14 +16,11 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
-from adapters.sap.errors import ERRORS
 from adapters.sap.returns import failure_of, messages_of
-from adapters.sap.soap_client import SapSoapClient
-from adapters.sap.target import SapTargetSettings
+from adapters.sap.soap_client import client_for
 from bridge.adapter.errors import ErrorTable
 from bridge.adapter.query import QueryContext, TargetRecord
 from bridge.errors import ConfigError, TransientError
-from bridge.receivers.auth import secret_from_env
 
 __all__ = ["SapQuery", "make_sap_query"]
 
@@ -126,10 +123,5 @@ def make_sap_query(context: QueryContext) -> SapQuery:
     Raises:
         ConfigError: the credentials' variables are not set.
     """
-    settings: SapTargetSettings = context.settings
-    user = secret_from_env(settings.user_env, context.env)
-    password = secret_from_env(settings.password_env, context.env)
-    assert user is not None
-    assert password is not None
-    errors = ERRORS.with_overrides(settings.errors, setting=f"route {context.route}: errors")
-    return SapQuery(SapSoapClient(settings, user, password, errors=errors), errors)
+    client = client_for(context.settings, context.route, context.env)
+    return SapQuery(client, client.errors)

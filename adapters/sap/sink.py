@@ -27,13 +27,12 @@ from adapters.sap.lookups import look_up
 from adapters.sap.lot_calls import plan_lot
 from adapters.sap.postings import post
 from adapters.sap.report_calls import plan_report, plan_reversal
-from adapters.sap.soap_client import SapSoapClient
+from adapters.sap.soap_client import client_for
 from adapters.sap.target import SapTargetSettings
 from adapters.sap.xml_writer import write_idoc_xml
 from bridge.adapter.errors import ErrorTable
 from bridge.adapter.sink import Acknowledgement, DeliveryContext, DocumentRef, RemoteCall, SinkContext
 from bridge.errors import ConfigError, PermanentError, TransientError
-from bridge.receivers.auth import secret_from_env
 from bridge.sinks.base import SinkEvent
 
 __all__ = ["SapSink", "make_sap_sink"]
@@ -165,12 +164,7 @@ def make_sap_sink(context: SinkContext) -> SapSink:
         ConfigError: the credentials' variables are not set, or the route's mapping is unknown.
     """
     settings: SapTargetSettings = context.settings
-    user = secret_from_env(settings.user_env, context.extra.get("env"))
-    password = secret_from_env(settings.password_env, context.extra.get("env"))
-    assert user is not None
-    assert password is not None
+    client = client_for(settings, context.route, context.extra.get("env"))
     if context.catalog is None:
         raise ConfigError(f"route {context.route}: the SAP sink needs the mapping catalog")
-    mapping = context.catalog.get(settings.mapping)
-    errors = ERRORS.with_overrides(settings.errors, setting=f"route {context.route}: errors")
-    return SapSink(context.route, settings, SapSoapClient(settings, user, password, errors=errors), mapping, errors)
+    return SapSink(context.route, settings, client, context.catalog.get(settings.mapping), client.errors)

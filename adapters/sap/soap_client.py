@@ -31,8 +31,9 @@ from adapters.sap.errors import ERRORS
 from adapters.sap.target import SapTargetSettings
 from bridge.adapter.errors import ErrorFacts, ErrorTable
 from bridge.errors import BridgeError, ConfigError, NotSentError, PermanentError, TransientError, shown
+from bridge.receivers.auth import secret_from_env
 
-__all__ = ["WSDL_DIR", "SapSoapClient", "not_sent"]
+__all__ = ["WSDL_DIR", "SapSoapClient", "client_for", "not_sent"]
 
 #: The WSDL files written by ``python -m adapters.sap.wsdl_writer``.
 WSDL_DIR = Path(__file__).parent / "wsdl"
@@ -224,3 +225,18 @@ class SapSoapClient:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
+
+
+def client_for(settings: SapTargetSettings, route: str, env: Mapping[str, str] | None = None) -> SapSoapClient:
+    """The client of a SAP route: its credentials from the environment (or ``_FILE``), its
+    error table with the route's own rows in front.
+
+    Raises:
+        ConfigError: a credential's variable is not set, or an ``errors:`` row is not valid.
+    """
+    user = secret_from_env(settings.user_env, env)
+    password = secret_from_env(settings.password_env, env)
+    assert user is not None
+    assert password is not None
+    errors = ERRORS.with_overrides(settings.errors, setting=f"route {route}: errors")
+    return SapSoapClient(settings, user, password, errors=errors)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from bridge.broker.declare import declare_topology, delete_topology, open_blocki
 from bridge.config import Settings
 from bridge.redaction import REVEAL_SECRETS
 from bridge.runtime import Runtime, names_for, topology_for
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings"
@@ -142,17 +142,6 @@ def browse(name: str) -> list[tuple[pika.spec.BasicProperties, bytes]]:
     finally:
         connection.close()
 
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll until ``condition()`` is truthy; return its value or fail with the last one."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 import urllib.error
 import urllib.request
 
@@ -15,16 +14,12 @@ from prometheus_client import CollectorRegistry
 from bridge.observability.logging import configure_logging
 from bridge.observability.metrics import Metrics
 from bridge.runtime import Runtime
+from tests.polling import free_port
 
 from .harness import CASES, MesTap, bridge_topology, browse, ingest, make_settings, sink_lines, wait_for
 
 pytestmark = pytest.mark.integration
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, str]:

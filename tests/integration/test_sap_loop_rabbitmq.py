@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from adapters.sap.target import SapTargetSettings
 from bridge.config import Settings
 from bridge.runtime import Runtime, names_for
 from bridge.simulation.faults import FaultSettings
+from tests.polling import free_port
 
 from .harness import (
     AMQP_URL,
@@ -47,11 +47,6 @@ pytestmark = pytest.mark.integration
 SEED = CASES / "LOIPRO05_DMC_nonSAP_ERP.xml"  # order 208277437, plant DM01, operations 0009-0020
 SAP_ENV = {"SAP_USER": "BRIDGE", "SAP_PASSWORD": "sap-secret", "SAP_INBOUND_USER": "SAPPORT", "SAP_INBOUND_PASSWORD": "port-secret", "MES_FEEDBACK_TOKEN": "mes-token"}
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def loop_settings(

@@ -4,7 +4,6 @@ in-memory broker against the SAP simulator closes the loop (SAP order in, MES re
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -16,24 +15,12 @@ from bridge.broker.connector import StubConnector
 from bridge.broker.stub import StubBroker
 from bridge.config import load_settings
 from bridge.runtime import Runtime
+from tests.polling import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "mappings/sap/cases/LOIPRO05_DMC_nonSAP_ERP.xml"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(condition, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
 
 
 @pytest.fixture

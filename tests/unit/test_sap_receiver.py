@@ -30,6 +30,7 @@ from bridge.errors import ConfigError, PermanentError, TransientError
 from bridge.observability.http import HealthServer
 from bridge.receivers import BasicCredentials
 from bridge.runtime import Runtime, names_for
+from tests.polling import free_port
 
 from ..conftest import MAPPINGS
 
@@ -386,11 +387,6 @@ def test_a_client_written_as_a_number_is_read_as_text():
 
 # -- through the runtime as `bridge run` builds it -------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_an_idoc_posted_to_the_running_bridge_becomes_an_order_event(tmp_path, monkeypatch):
