@@ -10,7 +10,8 @@ The simulator runs in its own process (``bridge simulate sap --latency-ms 50``, 
 (b) bridge: N reports spread over the orders are published on ``mes.feedback`` first, then
     ``bridge run`` (intake, translate, deliver to SAP with the ledger recording every call before
     and after it is made) posts them; measured from the first report SAP acknowledged to the
-    N-th, read off the ledger (start-up is not counted). ``--mode confirmation`` makes one call
+    N-th, read off the ledger (start-up is not counted), with the CPU each process (the bridge's, the
+    simulator, RabbitMQ) spent per report over that window, from /proc. ``--mode confirmation`` makes one call
     per report, like the baseline; ``--mode separate`` three (confirmation, receipt, issue).
 
 Prints reports/s of each (median over the rounds), the ratio, and checks that SAP holds each
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from adapters.sap.simulator.seeds import order_variants  # noqa: E402
 from adapters.sap.soap_client import SapSoapClient  # noqa: E402
 from adapters.sap.target import SapTargetSettings  # noqa: E402
+from bench.pipeline import broker_pids, cpu_seconds  # noqa: E402
 from bridge.broker.declare import declare_topology, delete_topology, open_blocking  # noqa: E402
 from bridge.config import Settings  # noqa: E402
 from bridge.redaction import REVEAL_SECRETS  # noqa: E402
@@ -63,7 +65,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def simulator(folder: Path, orders: int, latency_ms: int) -> Iterator[str]:
+def simulator(folder: Path, orders: int, latency_ms: int) -> Iterator[tuple[str, int]]:
     port = free_port()
     seeds = [arg for path in order_variants(SEED, folder / "seeds", orders, 800000000) for arg in ("--seed", str(path))]
     command = [sys.executable, "-m", "bridge.cli", "simulate", "sap", "--port", str(port), "--user", USER,
@@ -78,7 +80,7 @@ def simulator(folder: Path, orders: int, latency_ms: int) -> Iterator[str]:
                 break
         time.sleep(0.1)
     try:
-        yield url
+        yield url, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(10)
@@ -156,7 +158,8 @@ def done_calls(ledger: Path) -> tuple[int, float | None]:
 
 
 def bridge_round(
-    url: str, count: int, orders: int, mode: str, in_flight: int, folder: Path, tag: str, *, split: bool
+    url: str, count: int, orders: int, mode: str, in_flight: int, folder: Path, tag: str, *, split: bool,
+    sim_pid: int, cpu: dict[str, list[float]],
 ) -> float:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     ledger = folder / f"ledger-{prefix}.sqlite"
@@ -194,6 +197,11 @@ def bridge_round(
                 done, _ = done_calls(ledger)
                 if done and first_seen is None:
                     first_seen, first_done = time.perf_counter(), done
+                    watched = {"bridge deliver": [processes[-1].pid], "bridge intake+translate": [processes[0].pid],
+                               "SAP simulator": [sim_pid], "RabbitMQ": broker_pids()}
+                    if not split:
+                        watched = {"bridge (all roles)": [processes[0].pid], **{k: v for k, v in watched.items() if k in ("SAP simulator", "RabbitMQ")}}
+                    before = {name: cpu_seconds(pids) for name, pids in watched.items()}
                 if done >= expected:
                     break
                 if any(p.poll() is not None for p in processes):
@@ -203,6 +211,8 @@ def bridge_round(
                 raise SystemExit(f"bridge: only {done_calls(ledger)[0]} of {expected} calls settled in time; see {log.name}")
             elapsed = time.perf_counter() - (first_seen or time.perf_counter())
             reports = (expected - first_done) / calls_per_report
+            for name, pids in watched.items():
+                cpu.setdefault(name, []).append((cpu_seconds(pids) - before[name]) * 1000 / max(reports, 1))
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)
@@ -237,12 +247,14 @@ def main() -> None:
         raise SystemExit("--orders must be at least 1")
     base_rates: list[float] = []
     bridge_rates: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, simulator(Path(tmp), args.orders, args.latency_ms) as url:
+    cpu: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, simulator(Path(tmp), args.orders, args.latency_ms) as (url, sim_pid):
         for round_no in range(args.rounds):
             tag = f"{round_no}{uuid.uuid4().hex[:4]}"
             base_rates.append(baseline(url, args.baseline_n, args.orders, tag))
             bridge_rates.append(
-                bridge_round(url, args.n, args.orders, args.mode, args.in_flight, Path(tmp), tag, split=not args.one_process)
+                bridge_round(url, args.n, args.orders, args.mode, args.in_flight, Path(tmp), tag,
+                             split=not args.one_process, sim_pid=sim_pid, cpu=cpu)
             )
             print(f"round {round_no + 1}: baseline {base_rates[-1]:.1f} reports/s, bridge {bridge_rates[-1]:.1f} reports/s",
                   flush=True)
@@ -253,6 +265,9 @@ def main() -> None:
           f"{args.rounds} rounds (median):")
     print(f"  plain zeep loop:          {base:8.1f} reports/s")
     print(f"  bridge (mes.feedback->SAP): {bridge:8.1f} reports/s   ratio {bridge / base:.1f}x")
+    print("  CPU per report through the bridge (median, ms): " + ", ".join(
+        f"{name} {statistics.median(values):.1f}" for name, values in cpu.items()))
+    print(f"    all together {sum(statistics.median(v) for v in cpu.values()):.1f} ms on {os.cpu_count()} core(s)")
     print(f"  SAP holds {confirmations} confirmations, {distinct} distinct EX_IDENTs "
           f"({'exactly once' if confirmations == distinct else 'DUPLICATES'})")
     if math.isnan(bridge):
