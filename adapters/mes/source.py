@@ -67,7 +67,7 @@ def credentials_from_env(settings: FeedbackSettings, env: Mapping[str, str] | No
         found.append(BasicCredentials(user, password))
     if not found:
         raise ConfigError(
-            f"MES feedback receiver ({settings.path}) has no credentials: set {settings.token_env} "
+            f"MES feedback receiver ({settings.path}) has no credentials; set {settings.token_env} "
             f"(or {settings.token_env}_FILE) for a bearer token, or {settings.user_env} and "
             f"{settings.password_env} for basic auth"
         )

@@ -69,7 +69,7 @@ def credentials_from_env(
     password = secret_from_env(settings.password_env, env, required=False)
     if user is None or password is None:
         raise ConfigError(
-            f"SAP IDoc receiver ({settings.path}) has no credentials: set {settings.user_env} and "
+            f"SAP IDoc receiver ({settings.path}) has no credentials; set {settings.user_env} and "
             f"{settings.password_env} (or {settings.user_env}_FILE and {settings.password_env}_FILE)"
         )
     return BasicCredentials(user, password)

@@ -438,5 +438,8 @@ def test_the_bridge_refuses_to_start_an_enabled_receiver_without_credentials(tmp
         "sources:\n  sap:\n    receiver: {enabled: true}\n"
     )
     runtime = Runtime(load_settings(config, env={}), broker=StubConnector(StubBroker()))
-    with pytest.raises(ConfigError, match="set SAP_INBOUND_USER and SAP_INBOUND_PASSWORD"):
+    with pytest.raises(ConfigError, match="set SAP_INBOUND_USER and SAP_INBOUND_PASSWORD") as caught:
         runtime.start(serve_http=False)
+    from bridge.redaction import redact
+
+    assert "set SAP_INBOUND_USER" in redact(str(caught.value))  # what the CLI prints, after masking
