@@ -37,6 +37,7 @@ from typing import Any
 from bridge.broker.confirms import PublishError, UnroutableError
 from bridge.broker.messages import Delivery, OutMessage
 from bridge.broker.routing import topic_matches
+from bridge.broker.stub_deaths import add_death, is_cycle
 from bridge.broker.topology import Binding, Exchange, Queue, Topology
 from bridge.errors import ConfigError, TransientError
 
@@ -381,14 +382,14 @@ class StubBroker:
             return
         routing_key = queue.arguments.get("x-dead-letter-routing-key")
         keys = [routing_key] if routing_key is not None else list(message.routing_keys)
-        self._add_death(queue, message, reason)
+        add_death(message.headers, reason, queue.name, message.exchange, message.routing_keys, _utc(self._now))
         if exchange and exchange not in self._exchanges:
             self._drop(queue, message, f"{reason}: no dead-letter exchange {exchange!r}")
             return
         targets: list[str] = []
         for key in keys:
             targets.extend(t for t in self._route(exchange, key) if t not in targets)
-        targets = [t for t in targets if not _is_cycle(t, message.headers.get("x-death", []))]
+        targets = [t for t in targets if not is_cycle(t, message.headers.get("x-death", []))]
         if not targets:
             self._drop(queue, message, f"{reason}: nothing bound for {exchange}/{'|'.join(keys)}")
             return
@@ -396,42 +397,8 @@ class StubBroker:
         message.routing_keys = keys
         self._enqueue(message, targets)
 
-    def _add_death(self, queue: _Queue, message: _Message, reason: str) -> None:
-        headers = message.headers
-        if not headers.get("x-death"):
-            headers["x-first-death-reason"] = reason
-            headers["x-first-death-queue"] = queue.name
-            headers["x-first-death-exchange"] = message.exchange
-        deaths: list[dict[str, Any]] = list(headers.get("x-death") or [])
-        for index, death in enumerate(deaths):
-            if death.get("queue") == queue.name and death.get("reason") == reason:
-                # RabbitMQ counts it and moves it to the front; time and exchange stay the first ones
-                entry = deaths.pop(index)
-                entry["count"] = int(entry.get("count", 0)) + 1
-                break
-        else:
-            entry = {
-                "count": 1,
-                "reason": reason,
-                "queue": queue.name,
-                "time": _utc(self._now),
-                "exchange": message.exchange,
-                "routing-keys": list(message.routing_keys),
-            }
-        headers["x-death"] = [entry, *deaths]
-
     def _drop(self, queue: _Queue, message: _Message, reason: str) -> None:
         self.dropped.append((reason, self._delivery(queue, message, 0, 0)))
-
-
-def _is_cycle(target: str, deaths: Sequence[dict[str, Any]]) -> bool:
-    """RabbitMQ drops a dead letter that would return to a queue it died in without a rejection."""
-    for death in deaths:
-        if death.get("reason") == "rejected":
-            return False
-        if death.get("queue") == target:
-            return True
-    return False
 
 
 from bridge.broker.stub_channel import StubChannel, StubDeadLetterStore  # noqa: E402  (re-exported)

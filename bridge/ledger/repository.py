@@ -33,17 +33,14 @@ from sqlalchemy.exc import (
 from bridge.ledger import migrations, sink_state
 from bridge.ledger.delivery_planning import DeliveryPlanning
 from bridge.ledger.engine import DEFAULT_BUSY_TIMEOUT_S, _create_engine, _database_errors, _require_current
+from bridge.ledger.journal_rows import check_entry, delivery_journal, journal_row
 from bridge.ledger.records import Decision, DeliveryItem, JournalEntry, JournalStatus, RawRecord, delivery_key
 from bridge.ledger.remote_calls import RemoteCallLedger
 from bridge.ledger.serial_holds import SerialHolds
 from bridge.ledger.statements import (
-    _DELIVERY_RANK,
-    _DELIVERY_STATUS,
     _ENTRY_FIELDS,
     _JOURNAL,
     _RAW,
-    _STAGES,
-    _STATUSES,
     _Statements,
 )
 
@@ -227,7 +224,7 @@ class Ledger(DeliveryPlanning):
             return
         latest: dict[tuple[str, str], JournalEntry] = {}
         for entry in entries:
-            _check_entry(entry)
+            check_entry(entry)
             latest[(entry.message_id, entry.stage)] = entry
         action = "record journal entries"
         with self._transaction(action, write=True) as conn, _database_errors(action):
@@ -325,14 +322,14 @@ class Ledger(DeliveryPlanning):
                     write(list(plan.applicable))
             with _database_errors(action):
                 self._raise_versions(conn, target, plan.raise_to, now)
-                self._upsert_journal(conn, _delivery_journal(target, items, plan.decisions), delivery=True)
+                self._upsert_journal(conn, delivery_journal(target, items, plan.decisions), delivery=True)
         return plan.decisions
 
     # ----------------------------------------------------------------------------- helpers
 
     def _upsert_journal(self, conn: Connection, entries: list[JournalEntry], *, delivery: bool) -> None:
         now = _now()
-        rows = [_journal_row(entry, now) for entry in entries]
+        rows = [journal_row(entry, now) for entry in entries]
         self._sql.run_bulk(conn, self._sql.deliver_journal if delivery else self._sql.record_journal, rows)
 
     def _read_journal(self, action: str, stmt: Select[Any]) -> list[JournalEntry]:
@@ -366,46 +363,6 @@ class Ledger(DeliveryPlanning):
             finally:
                 with suppress(SQLAlchemyError):
                     conn.close()
-
-
-def _check_entry(entry: JournalEntry) -> None:
-    if entry.status not in _STATUSES:
-        raise ValueError(f"journal status {entry.status!r} is not one of {sorted(_STATUSES)}")
-    if entry.stage not in _STAGES and not (
-        entry.stage.startswith("deliver:") and len(entry.stage) > len("deliver:")
-    ):
-        raise ValueError(f"journal stage {entry.stage!r} is not ingest, translate or deliver:<target>")
-
-
-def _journal_row(entry: JournalEntry, now: datetime) -> dict[str, Any]:
-    row = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
-    row["status"] = str(entry.status)
-    row["created_at"] = now
-    row["updated_at"] = now
-    return row
-
-
-def _delivery_journal(
-    target: str, items: Sequence[DeliveryItem], decisions: list[Decision]
-) -> list[JournalEntry]:
-    """One journal entry per message: delivered if any of its items applied, else stale, else duplicate."""
-    best: dict[str, tuple[DeliveryItem, Decision]] = {}
-    for item, decision in zip(items, decisions, strict=True):
-        seen = best.get(item.message_id)
-        if seen is None or _DELIVERY_RANK[decision] < _DELIVERY_RANK[seen[1]]:
-            best[item.message_id] = (item, decision)
-    return [
-        JournalEntry(
-            message_id=item.message_id,
-            stage=f"deliver:{target}",
-            status=_DELIVERY_STATUS[decision],
-            entity=item.entity,
-            business_key=item.business_key,
-            version=item.version,
-            attempts=1,
-        )
-        for item, decision in best.values()
-    ]
 
 
 def _now() -> datetime:
