@@ -31,7 +31,6 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from bridge.broker.confirms import PublishError, UnroutableError
@@ -102,10 +101,6 @@ class _Queue:
 
     def __len__(self) -> int:
         return len(self.returns) + len(self.ready)
-
-
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 class StubBroker:
@@ -382,7 +377,7 @@ class StubBroker:
             return
         routing_key = queue.arguments.get("x-dead-letter-routing-key")
         keys = [routing_key] if routing_key is not None else list(message.routing_keys)
-        add_death(message.headers, reason, queue.name, message.exchange, message.routing_keys, _utc(self._now))
+        add_death(message.headers, reason, queue.name, message.exchange, message.routing_keys, self._now)
         if exchange and exchange not in self._exchanges:
             self._drop(queue, message, f"{reason}: no dead-letter exchange {exchange!r}")
             return

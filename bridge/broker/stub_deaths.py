@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["add_death", "is_cycle"]
 
 
 def add_death(
-    headers: dict[str, Any], reason: str, queue: str, exchange: str, routing_keys: Sequence[str], at: datetime
+    headers: dict[str, Any], reason: str, queue: str, exchange: str, routing_keys: Sequence[str], at: float
 ) -> None:
-    """Record a death of the message in ``queue`` for ``reason`` in its headers."""
+    """Record a death of the message in ``queue`` for ``reason`` (at epoch second ``at``) in its headers."""
     if not headers.get("x-death"):
         headers["x-first-death-reason"] = reason
         headers["x-first-death-queue"] = queue
@@ -29,7 +29,7 @@ def add_death(
             "count": 1,
             "reason": reason,
             "queue": queue,
-            "time": at,
+            "time": datetime.fromtimestamp(at, UTC),
             "exchange": exchange,
             "routing-keys": list(routing_keys),
         }
