@@ -24,7 +24,7 @@ from typing import Any
 from adapters.mes.json_reader import json_path, load_json, split_array
 from adapters.mes.settings import FeedbackSettings, MesSourceSettings
 from bridge.adapter.source import SourceContext
-from bridge.errors import BridgeError, ConfigError, DecodeError, TransientError
+from bridge.errors import ConfigError, DecodeError
 from bridge.receivers import (
     BasicCredentials,
     BodyError,
@@ -35,14 +35,12 @@ from bridge.receivers import (
     TokenCredentials,
     secret_from_env,
 )
-from bridge.redaction import redact
+from bridge.receivers.handover import RETRY_AFTER_S, NotTaken, hand_over
 
 __all__ = ["RETRY_AFTER_S", "FeedbackReceiver", "credentials_from_env", "sources"]
 
 log = logging.getLogger(__name__)
 
-#: What a 503 tells the MES to wait before sending again (seconds).
-RETRY_AFTER_S = 5
 
 Ingest = Callable[[Sequence[tuple[bytes, str]]], Sequence[Any]]
 
@@ -125,15 +123,9 @@ class FeedbackReceiver:
         except DecodeError as exc:
             return HttpResponse.error(400, str(exc))
         try:
-            raw = self.ingest(documents)
-        except TransientError as exc:
-            log.warning("MES feedback from %s not taken yet: %s", request.client, exc)
-            return HttpResponse.error(
-                503, f"not accepted, send again: {redact(str(exc))}", **{"Retry-After": str(RETRY_AFTER_S)}
-            )
-        except BridgeError as exc:
-            log.error("MES feedback from %s refused by the bridge: %s", request.client, exc)
-            return HttpResponse.error(500, f"the bridge could not take the feedback: {redact(str(exc))}")
+            raw = hand_over(self.ingest, documents, "feedback", request.client)
+        except NotTaken as refused:
+            return HttpResponse.error(refused.status, refused.text, **refused.headers)
         return HttpResponse.json(202, {"status": "accepted", "message_ids": [d.message_id for d in raw]})
 
     def _documents(self, body: bytes, client: str) -> list[tuple[bytes, str]]:

@@ -29,16 +29,14 @@ from adapters.sap.inbound import WrongSystemError, check_system, examine
 from adapters.sap.settings import IDocReceiverSettings, SapSourceSettings
 from adapters.sap.soap_envelope import is_soap_envelope, soap_fault, soap_reply, unwrap_idoc
 from bridge.adapter.source import SourceContext
-from bridge.errors import BridgeError, ConfigError, DecodeError, TransientError
+from bridge.errors import ConfigError, DecodeError
 from bridge.receivers import BasicCredentials, BodyError, HttpRequest, HttpResponse, Route, secret_from_env
+from bridge.receivers.handover import RETRY_AFTER_S, NotTaken, hand_over
 from bridge.redaction import redact
 
 __all__ = ["RETRY_AFTER_S", "IDocReceiver", "credentials_from_env"]
 
 log = logging.getLogger(__name__)
-
-#: What a 503 tells SAP to wait before sending again (seconds).
-RETRY_AFTER_S = 5
 
 # application/x-sap.idoc: what SAP-XML senders (the XML-HTTP port, adapters) declare; an
 # octet stream is what some middleware says of anything: the body decides
@@ -133,15 +131,9 @@ class IDocReceiver:
                 log.warning("%s: refused, not ingested: %s", origin, exc)
                 return answer.error(400, f"refused, not ingested: {exc}")
         try:
-            raw = self.context.ingest([(document, origin)])
-        except TransientError as exc:
-            log.warning("IDoc from %s not taken yet: %s", request.client, exc)
-            return answer.error(
-                503, f"not accepted, send again: {redact(str(exc))}", **{"Retry-After": str(RETRY_AFTER_S)}
-            )
-        except BridgeError as exc:
-            log.error("IDoc from %s refused by the bridge: %s", request.client, exc)
-            return answer.error(500, f"the bridge could not take the IDoc: {redact(str(exc))}")
+            raw = hand_over(self.context.ingest, [(document, origin)], "IDoc", request.client)
+        except NotTaken as refused:
+            return answer.error(refused.status, refused.text, **refused.headers)
         message_ids = [d.message_id for d in raw]
         if unreadable is not None:
             log.warning(

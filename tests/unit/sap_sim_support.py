@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from zeep import Client, Settings, xsd
 from zeep.transports import Transport
@@ -119,3 +120,16 @@ def movement(**fields: Any) -> dict[str, Any]:
            "ENTRY_QNT": "3.000", "ENTRY_UOM": "EA", "ORDERID": ORDER}
     row.update(fields)
     return row
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[SapSimulator]:
+    """A running simulator seeded by :func:`write_seeds` (a fixture: import it with the module's names)."""
+    with running(tmp_path) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def sap(sim: SapSimulator) -> Sap:
+    """A zeep client on ``sim``."""
+    return Sap(sim)

@@ -3,27 +3,22 @@ cancellation and the RETURN errors of BAPI_PRODORDCONF_*."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from adapters.sap.simulator import SapSimulator
-from tests.unit.sap_sim_support import ORDER, TODAY, UNRELEASED, Sap, items, movement, running, ticket
+from tests.unit.sap_sim_support import (
+    ORDER,
+    TODAY,
+    UNRELEASED,
+    Sap,
+    items,
+    movement,
+    ticket,
+)
 
 CREATE = "BAPI_PRODORDCONF_CREATE_TT"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SapSimulator]:
-    with running(tmp_path) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def sap(sim: SapSimulator) -> Sap:
-    return Sap(sim)
 
 
 def _only(table: object) -> dict:

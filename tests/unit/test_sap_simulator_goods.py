@@ -3,27 +3,24 @@ and the IDoc endpoint's MBGMCR posting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from adapters.sap.simulator import SapSimulator
-from tests.unit.sap_sim_support import ORDER, TODAY, UNRELEASED, Sap, items, movement, running, session
+from tests.unit.sap_sim_support import (
+    ORDER,
+    TODAY,
+    UNRELEASED,
+    Sap,
+    items,
+    movement,
+    running,
+    session,
+)
 
 CREATE = "BAPI_GOODSMVT_CREATE"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SapSimulator]:
-    with running(tmp_path) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def sap(sim: SapSimulator) -> Sap:
-    return Sap(sim)
 
 
 def _post(sap: Sap, code: str, *rows: dict, date: str = TODAY, text: str = "rep-1/101") -> object:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,19 @@ from adapters.sap.bapi_interfaces import BAPIS
 from adapters.sap.simulator import SapSimulator
 from adapters.sap.simulator.soap import SOAP_ENV
 from adapters.sap.wsdl_writer import RFC_NS
-from tests.unit.sap_sim_support import ORDER, PASSWORD, USER, Sap, items, movement, running, session, ticket
+from tests.unit.sap_sim_support import (
+    ORDER,
+    PASSWORD,
+    USER,
+    Sap,
+    items,
+    movement,
+    running,
+    session,
+    ticket,
+)
 
 CREATE = "BAPI_PRODORDCONF_CREATE_TT"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SapSimulator]:
-    with running(tmp_path) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def sap(sim: SapSimulator) -> Sap:
-    return Sap(sim)
 
 
 def test_index_lists_every_service_at_this_server_and_serves_its_wsdl(sim: SapSimulator) -> None:
