@@ -3,11 +3,14 @@
 Each BAPI is one service (``ZWS_<BAPI>``, SOAMANAGER style; see adapters/sap/wsdl/): the WSDL is
 read from a local file (never fetched: SAP's WSDL URLs need credentials and pull in imports,
 reference §5.4), the endpoint comes from the settings. Values are checked against the BAPI's DDIC
-types before sending (zeep checks no length, pattern or digits); optional parameters and fields
-left out are sent as ``xsd.SkipValue`` (zeep would send ``""`` or refuse them otherwise).
+types before sending (zeep checks no length, pattern or digits); optional parameters left out
+are sent as ``xsd.SkipValue`` (zeep would send ``""`` or refuse them otherwise), and so are the
+absent fields of a structure whose WSDL does not mark its fields optional (the shipped WSDLs do:
+there zeep simply leaves them out, which costs a fraction of building every field).
 
-One zeep client per thread and BAPI: zeep and requests sessions are not documented as safe to
-share between threads, and the sink calls from several at once.
+One zeep client per thread and BAPI (zeep is not documented as safe to share between threads, and
+the sink calls from several at once), all of them posting through one pool of kept-alive
+connections (:mod:`adapters.sap.http_pool`).
 """
 
 from __future__ import annotations
@@ -17,17 +20,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import requests
-from urllib3.exceptions import NewConnectionError
 from zeep import Client, Settings, xsd
 from zeep.exceptions import Fault, ValidationError, XMLSyntaxError
 from zeep.exceptions import TransportError as ZeepTransportError
 from zeep.helpers import serialize_object
-from zeep.transports import Transport
 
 from adapters.sap.bapi_check import check_call
 from adapters.sap.bapi_interfaces import BAPIS, STRUCTURES, service_name
 from adapters.sap.errors import ERRORS
+from adapters.sap.http_pool import HttpPool, HttpStatusError, NeverConnected, PooledTransport
 from adapters.sap.target import SapTargetSettings
 from bridge.adapter.errors import ErrorFacts, ErrorTable
 from bridge.errors import BridgeError, ConfigError, NotSentError, PermanentError, TransientError, shown
@@ -42,41 +43,26 @@ _NS = "urn:sap-com:document:sap:rfc:functions"
 _REFUSED_BEFORE_PROCESSING = frozenset({401, 403, 429, 503})
 
 
-class HttpStatusError(Exception):
-    """A reply whose HTTP status zeep must not interpret: SAP's ICF answers 401 with an HTML
-    page that happens to parse as XML, which zeep would report as an unknown SOAP Fault."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-
-
-def _check_status(response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
-    status = response.status_code
-    if not (200 <= status < 300 or status == 500):  # 500 carries SAP's SOAP Faults
-        raise HttpStatusError(status)
-
-
 def not_sent(error: BridgeError) -> BridgeError:
     """``error`` as :class:`NotSentError` when it is transient: SAP answered without doing anything."""
     return NotSentError(str(error)) if type(error) is TransientError else error
 
 
-def _never_connected(exc: BaseException) -> bool:
-    """Whether the connection was never made (so SAP cannot have received the call)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (NewConnectionError, requests.exceptions.ConnectTimeout)):
-            return True
-        reason = getattr(seen, "reason", None)
-        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = reason if isinstance(reason, BaseException) else nested
-    return False
-
-
-def _rows(struct: str, rows: Any) -> dict[str, Any]:
+def _row(struct: str, row: Mapping[str, Any], sparse: bool) -> dict[str, Any]:
     fields = STRUCTURES[struct]
-    return {"item": [{f: row.get(f, xsd.SkipValue) for f in fields} for row in rows]}
+    if sparse:  # the WSDL marks every field optional: zeep leaves out what is not given
+        return {f: row[f] for f in fields if f in row}
+    return {f: row.get(f, xsd.SkipValue) for f in fields}
+
+
+def _all_optional(client: Client, struct: str) -> bool:
+    """Whether the loaded WSDL lets every field of ``struct`` be left out (SOAMANAGER's own
+    WSDLs may not: then each absent field is sent as ``xsd.SkipValue``)."""
+    try:
+        kind = client.get_type(f"{{{_NS}}}{struct}")
+    except (LookupError, ValueError):
+        return False
+    return all(getattr(element, "min_occurs", 1) == 0 for _, element in getattr(kind, "elements", []))
 
 
 def _plain(value: Any) -> Any:
@@ -105,54 +91,49 @@ class SapSoapClient:
         self.errors = errors
         self._user, self._password = user, password
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []  # every thread's, closed together
-        self._sessions_lock = threading.Lock()
+        self._http: HttpPool | None = None
+        self._http_lock = threading.Lock()
 
-    def _session(self) -> requests.Session:
-        session = requests.Session()
-        session.auth = (self._user, self._password)
-        s = self.settings
-        session.verify = str(s.ca_bundle) if s.ca_bundle else s.verify
-        if s.client_cert is not None:
-            session.cert = (str(s.client_cert), str(s.client_key)) if s.client_key else str(s.client_cert)
-        # the proxy is configured, not taken from the environment: requests would scan the
-        # whole environment on every call to find one (a third of a millisecond each)
-        session.trust_env = False
-        if s.proxy:
-            session.proxies = {"http": s.proxy, "https": s.proxy}
-        session.headers["Accept-Encoding"] = "identity"
-        session.hooks["response"].append(_check_status)
-        with self._sessions_lock:
-            self._sessions.append(session)
-        return session
+    def _pool(self) -> HttpPool:
+        with self._http_lock:
+            if self._http is None:
+                self._http = HttpPool(self.settings, self._user, self._password)
+            return self._http
 
-    def _service(self, bapi: str) -> Any:
+    def _service(self, bapi: str) -> tuple[Any, frozenset[str]]:
+        """The zeep service of ``bapi`` for this thread, and the structures whose fields its
+        WSDL lets be left out."""
         services = getattr(self._local, "services", None)
         if services is None:
             services = self._local.services = {}
-            self._local.session = self._session()
         if bapi not in services:
             configured = self.settings.services.get(bapi)
             wsdl = configured.wsdl if configured and configured.wsdl else WSDL_DIR / f"{bapi}.wsdl"
             binding = configured.binding if configured and configured.binding else f"{{{_NS}}}{service_name(bapi)}_BINDING"
+            transport = PooledTransport(self._pool(), operation_timeout=self.settings.timeout_s)
             try:
-                transport = Transport(session=self._local.session, operation_timeout=self.settings.timeout_s)
                 client = Client(str(wsdl), transport=transport, settings=Settings(strict=False, xml_huge_tree=False))
-                services[bapi] = client.create_service(binding, self.settings.endpoint(bapi))
+                sparse = frozenset(
+                    str(p.type) for p in BAPIS[bapi].inputs
+                    if p.shape in ("table", "structure") and _all_optional(client, str(p.type))
+                )
+                services[bapi] = (client.create_service(binding, self.settings.endpoint(bapi)), sparse)
             except (OSError, ValueError, XMLSyntaxError) as exc:
                 raise ConfigError(f"SAP service {bapi}: cannot load its WSDL {wsdl}: {exc}") from None
         return services[bapi]
 
-    def _arguments(self, bapi: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _arguments(self, bapi: str, params: Mapping[str, Any], sparse: frozenset[str]) -> dict[str, Any]:
         arguments: dict[str, Any] = {}
         for param in BAPIS[bapi].inputs:
             value = params.get(param.name)
             if value is None:
                 arguments[param.name] = xsd.SkipValue
             elif param.shape == "table":
-                arguments[param.name] = _rows(str(param.type), value)
+                struct = str(param.type)
+                arguments[param.name] = {"item": [_row(struct, row, struct in sparse) for row in value]}
             elif param.shape == "structure":
-                arguments[param.name] = {f: value.get(f, xsd.SkipValue) for f in STRUCTURES[str(param.type)]}
+                struct = str(param.type)
+                arguments[param.name] = _row(struct, value, struct in sparse)
             else:
                 arguments[param.name] = value
         return arguments
@@ -168,10 +149,10 @@ class SapSoapClient:
         problems = check_call(bapi, params)
         if problems:
             raise PermanentError(f"SAP {bapi}: not sent, SAP would refuse it: {'; '.join(problems)}")
-        service = self._service(bapi)
+        service, sparse = self._service(bapi)
         operation = getattr(service, self.settings.operation(bapi))
         try:
-            result = operation(**self._arguments(bapi, params))
+            result = operation(**self._arguments(bapi, params, sparse))
         except Fault as exc:  # SAP raised: its LUW was rolled back
             raise not_sent(self._failure(bapi, ErrorFacts(status=500, text=str(exc.message or "")), f"SOAP Fault {shown(exc.message)}")) from None
         except HttpStatusError as exc:
@@ -183,9 +164,9 @@ class SapSoapClient:
             raise ConfigError(f"SAP {bapi}: the call does not fit the service's WSDL: {exc}") from None
         except XMLSyntaxError as exc:
             raise TransientError(f"SAP {bapi}: the reply is not XML ({exc})") from None
-        except (requests.RequestException, OSError) as exc:
-            failure = self._failure(bapi, ErrorFacts(exception=exc), f"{type(exc).__name__}")
-            raise (not_sent(failure) if _never_connected(exc) else failure) from None
+        except OSError as exc:
+            failure = self._failure(bapi, ErrorFacts(exception=exc), f"{type(exc).__name__}: {exc}")
+            raise (not_sent(failure) if isinstance(exc, NeverConnected) else failure) from None
         plain = _plain(serialize_object(result, dict))
         if not isinstance(plain, dict):
             single = next(p.name for p in BAPIS[bapi].outputs)
@@ -202,29 +183,24 @@ class SapSoapClient:
             TransientError, ConfigError, PermanentError: by the error table (HTTP status,
                 connection failures); a 2xx is success.
         """
-        if getattr(self._local, "session", None) is None:
-            self._local.services = {}
-            self._local.session = self._session()
         try:
-            reply = self._local.session.post(
-                url, data=body, timeout=self.settings.timeout_s,
-                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
-            )
-        except HttpStatusError as exc:
-            raise self.errors.error(ErrorFacts(status=exc.status), f"{what} at {url}: HTTP {exc.status}") from None
-        except (requests.RequestException, OSError) as exc:
-            raise self.errors.error(ErrorFacts(exception=exc), f"{what} at {url}: {type(exc).__name__}") from None
+            reply = self._pool().post(url, body, {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
+        except OSError as exc:
+            raise self.errors.error(ErrorFacts(exception=exc), f"{what} at {url}: {type(exc).__name__}: {exc}") from None
         if reply.status_code == 500:
             raise self.errors.error(ErrorFacts(status=500), f"{what} at {url}: HTTP 500 (SOAP Fault)")
+        if not 200 <= reply.status_code < 300:
+            status = reply.status_code
+            raise self.errors.error(ErrorFacts(status=status), f"{what} at {url}: HTTP {status}")
 
     def _failure(self, bapi: str, facts: ErrorFacts, what: str) -> BridgeError:
         return self.errors.error(facts, f"SAP {bapi} at {self.settings.endpoint(bapi)}: {what}")
 
     def close(self) -> None:
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        with self._http_lock:
+            pool, self._http = self._http, None
+        if pool is not None:
+            pool.close()
 
 
 def client_for(settings: SapTargetSettings, route: str, env: Mapping[str, str] | None = None) -> SapSoapClient:

@@ -80,6 +80,30 @@ class RemoteCallLedger:
         with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
             return self._start(conn, target, call_key, message_id=message_id, operation=operation, lease_s=lease_s)
 
+    def start_many(
+        self, target: str, calls: list[tuple[str, str, str]], *, lease_s: float = 60.0
+    ) -> list[StartedCall | TransientError]:
+        """:meth:`start` for several calls ``(call_key, message_id, operation)`` in one
+        transaction; each call's :class:`StartedCall`, or the TransientError that call met
+        (another worker has it in flight).
+
+        Raises:
+            TransientError: the database is unavailable (no call was started).
+        """
+        if not calls:
+            return []
+        action = f"start {len(calls)} calls to {target}"
+        results: list[StartedCall | TransientError] = []
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            for call_key, message_id, operation in calls:
+                try:
+                    results.append(
+                        self._start(conn, target, call_key, message_id=message_id, operation=operation, lease_s=lease_s)
+                    )
+                except TransientError as exc:
+                    results.append(exc)
+        return results
+
     def _start(
         self, conn: Any, target: str, call_key: str, *, message_id: str, operation: str, lease_s: float
     ) -> StartedCall:
@@ -158,29 +182,27 @@ class RemoteCallLedger:
         acknowledgement: Acknowledgement,
         *,
         then: tuple[str, str, str, float] | None = None,
-    ) -> StartedCall | None:
+    ) -> StartedCall | TransientError | None:
         """Record the call's acknowledgement: it is done, never to be sent again.
 
-        ``then``: ``(call_key, message_id, operation, lease_s)`` of the event's next call, whose
-        attempt is recorded in the same transaction (:meth:`start`); its :class:`StartedCall`
-        is returned.
+        ``then``: ``(call_key, message_id, operation, lease_s)`` of the next call (of the event,
+        or of the next event of the order), whose attempt is recorded in the same transaction
+        (:meth:`start`): its :class:`StartedCall` is returned, or the TransientError it met
+        (another worker has it in flight; this call's acknowledgement is recorded all the same).
+
+        Raises:
+            TransientError: the database is unavailable (nothing recorded).
         """
         action = f"settle call {call_key} to {target}"
-        busy: TransientError | None = None
-        started: StartedCall | None = None
         with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
             self._settle(conn, target, call_key, acknowledgement)
-            if then is not None:
-                next_key, message_id, operation, lease_s = then
-                try:
-                    started = self._start(
-                        conn, target, next_key, message_id=message_id, operation=operation, lease_s=lease_s
-                    )
-                except TransientError as exc:  # the next call is another worker's: this one stays settled
-                    busy = exc
-        if busy is not None:
-            raise busy
-        return started
+            if then is None:
+                return None
+            next_key, message_id, operation, lease_s = then
+            try:
+                return self._start(conn, target, next_key, message_id=message_id, operation=operation, lease_s=lease_s)
+            except TransientError as exc:  # the next call is another worker's: this one stays settled
+                return exc
 
     def _settle(self, conn: Any, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:
         conn.execute(

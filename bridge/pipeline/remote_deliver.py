@@ -18,9 +18,11 @@ still be delivered by two processes; the ledger's per-call bookkeeping keeps eac
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +50,14 @@ __all__ = ["RemoteDeliverStage"]
 _TO_RECORD = "to_record"
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Prepared:
+    """An event's planned calls, and the recorded attempt of the first (when recorded ahead)."""
+
+    calls: list[RemoteCall]
+    started: StartedCall | TransientError | None = None
 
 
 class RemoteDeliverStage:
@@ -111,8 +121,10 @@ class RemoteDeliverStage:
             acknowledgement=self.context.acknowledgement,
             order=lambda order_id: view.orders[order_id] if order_id in view.orders else self.calls.order(order_id),
         )
+        prepared = self._prestart(groups, view, context)
         futures = [
-            self._pool.submit(self._deliver_group, key, group, view, context) for key, group in groups.items()
+            self._pool.submit(self._deliver_group, key, group, view, context, prepared)
+            for key, group in groups.items()
         ]
         to_record: list[tuple[int, DeliveryItem]] = []
         for future in futures:
@@ -138,25 +150,71 @@ class RemoteDeliverStage:
             outcomes[position] = Outcome.forward(decision=str(decision), entity=item.entity)
             self._count(str(decision), item.entity)
 
+    def _prestart(
+        self, groups: dict[str, list[tuple[int, DeliveryItem]]], view: BatchView, context: DeliveryContext
+    ) -> dict[int, _Prepared | str]:
+        """Plan the first event of each group and record the attempts of their first calls in one
+        ledger transaction (the later events' first calls are recorded with the settlement of
+        the event before them): one transaction per event instead of two."""
+        prepared: dict[int, _Prepared | str] = {}
+        firsts: list[tuple[int, RemoteCall, str]] = []
+        for key, group in groups.items():
+            if not group or view.holders.get(key) is not None:
+                continue
+            position, item = group[0]
+            try:
+                plan = self._prepare(item, view, context)
+            except BridgeError:  # the group's thread plans it again and meets the error itself
+                continue
+            prepared[position] = plan
+            if isinstance(plan, _Prepared):
+                firsts.append((position, plan.calls[0], item.message_id))
+        try:
+            started = self.calls.start_many(
+                self.route, [(call.key, message_id, call.operation) for _, call, message_id in firsts],
+                lease_s=self.lease_s,
+            )
+        except TransientError:
+            return prepared  # each group records its first attempt itself
+        for (position, _, _), outcome in zip(firsts, started, strict=True):
+            plan = prepared[position]
+            assert isinstance(plan, _Prepared)
+            plan.started = outcome
+        return prepared
+
     def _deliver_group(
-        self, key: str, members: list[tuple[int, DeliveryItem]], view: BatchView, context: DeliveryContext
+        self,
+        key: str,
+        members: list[tuple[int, DeliveryItem]],
+        view: BatchView,
+        context: DeliveryContext,
+        prepared: dict[int, _Prepared | str] | None = None,
     ) -> list[tuple[int, Outcome, DeliveryItem | None]]:
         """Each event's outcome; an event whose calls are all settled comes with its item, to be
         journaled with the batch (:meth:`_record`)."""
         results: list[tuple[int, Outcome, DeliveryItem | None]] = []
         blocked: BridgeError | None = None
         holder = self._holder(key, view)
-        for position, item in members:
+        chained: _Prepared | str | None = None  # the next event, planned and maybe started
+        for index, (position, item) in enumerate(members):
+            current = (prepared or {}).get(position) if index == 0 else chained
+            chained = None
             if blocked is None and holder is not None and holder != item.message_id:
                 blocked = WaitingError(f"route {self.route}: waiting for {holder}, an earlier event of the same order")
-            if blocked is not None:
+            if blocked is not None:  # (then nothing of this event was recorded ahead)
                 waiting = blocked if isinstance(blocked, WaitingError) else WaitingError(
                     f"route {self.route}: waiting for an earlier event of the same order ({blocked})"
                 )
                 results.append((position, Outcome.retry(waiting), None))
                 continue
+            following = members[index + 1][1] if index + 1 < len(members) and holder is None else None
             try:
-                decision = self.deliver_one(item, view, context)
+                if current is None:
+                    current = self._prepare(item, view, context)
+                if isinstance(current, str):
+                    decision = current
+                else:
+                    decision, chained = self._execute(item, current, following, view, context)
             except PermanentError as exc:
                 results.append((position, Outcome.dead_letter(exc), None))  # its hold goes in settled()
                 blocked = exc
@@ -211,6 +269,14 @@ class RemoteDeliverStage:
             PermanentError: the target refused the event (dead-letter it).
         """
         context = context or self.context
+        plan = self._prepare(item, view, context)
+        if isinstance(plan, str):
+            return plan
+        return self._execute(item, plan, None, view, context)[0]
+
+    def _prepare(self, item: DeliveryItem, view: BatchView | None, context: DeliveryContext) -> _Prepared | str:
+        """The event's calls, or what it needs instead: ``other_site`` or :data:`_TO_RECORD`
+        (delivered before, or nothing to call)."""
         if self.sites and not self._ours(item.payload, context):
             return "other_site"
         key = delivery_key(item)
@@ -220,15 +286,41 @@ class RemoteDeliverStage:
             seen = self.calls.already(self.route, key, item.entity, item.business_key, item.version)
         if seen is not None:
             return _TO_RECORD  # journaled as a redelivery with the batch
-        event = item.payload
-        calls = list(self.sink.plan(event, context))
+        calls = list(self.sink.plan(item.payload, context))
+        return _Prepared(calls) if calls else _TO_RECORD
+
+    def _execute(
+        self,
+        item: DeliveryItem,
+        plan: _Prepared,
+        following: DeliveryItem | None,
+        view: BatchView | None,
+        context: DeliveryContext,
+    ) -> tuple[str, _Prepared | str | None]:
+        """Make the planned calls; the last one's settlement also records the attempt of the
+        ``following`` event's first call (that event planned here, and returned)."""
+        started = plan.started if plan.started is not None else self._start(plan.calls[0], item.message_id)
+        if isinstance(started, TransientError):
+            raise started
         settled: dict[str, Acknowledgement] = {}
-        started = self._start(calls[0], item.message_id) if calls else None
-        for index, call in enumerate(calls):
-            following = calls[index + 1] if index + 1 < len(calls) else None
-            assert started is not None
-            settled[call.key], started = self._settle(call, started, following, item.message_id, settled)
-        return _TO_RECORD
+        calls = plan.calls
+        for call, following_call in itertools.pairwise(calls):
+            settled[call.key], then = self._settle(call, started, (following_call, item.message_id), item.message_id, settled)
+            if isinstance(then, TransientError):
+                raise then
+            assert then is not None
+            started = then
+        next_plan: _Prepared | str | None = None
+        if following is not None:
+            try:
+                next_plan = self._prepare(following, view, context)
+            except BridgeError:
+                next_plan = None  # planned again, and its error met, in its own turn
+        chain = (next_plan.calls[0], following.message_id) if isinstance(next_plan, _Prepared) and following else None
+        settled[calls[-1].key], then = self._settle(calls[-1], started, chain, item.message_id, settled)
+        if isinstance(next_plan, _Prepared) and chain is not None:
+            next_plan.started = then
+        return _TO_RECORD, next_plan
 
     def _ours(self, event: Any, context: DeliveryContext) -> bool:
         """Whether the event belongs to one of the route's plants: its own ``site``, else its
@@ -254,15 +346,23 @@ class RemoteDeliverStage:
         self,
         call: RemoteCall,
         started: StartedCall,
-        following: RemoteCall | None,
+        following: tuple[RemoteCall, str] | None,
         message_id: str,
         settled: dict[str, Acknowledgement],
-    ) -> tuple[Acknowledgement, StartedCall | None]:
+    ) -> tuple[Acknowledgement, StartedCall | TransientError | None]:
         """Make ``call`` unless it is settled; record its acknowledgement together with the
-        attempt of the ``following`` call (one ledger transaction between two calls)."""
+        attempt of the ``following`` call ``(call, its event's message id)``: one ledger
+        transaction between two calls. The following call's attempt, or the TransientError it
+        met (another worker has it in flight), comes back with the acknowledgement."""
+        then = (following[0].key, following[1], following[0].operation, self.lease_s) if following else None
         if started.state is CallState.DONE:
             assert started.acknowledgement is not None
-            return started.acknowledgement, (self._start(following, message_id) if following else None)
+            if following is None:
+                return started.acknowledgement, None
+            try:
+                return started.acknowledgement, self._start(following[0], following[1])
+            except TransientError as exc:
+                return started.acknowledgement, exc
         try:
             acknowledgement = self._lookup(call) if started.state is CallState.IN_DOUBT else None
             if acknowledgement is not None:
@@ -282,7 +382,6 @@ class RemoteDeliverStage:
         except BaseException as exc:
             self._unanswered(call, exc)
             raise
-        then = (following.key, message_id, following.operation, self.lease_s) if following else None
         return acknowledgement, self.calls.settle(self.route, call.key, acknowledgement, then=then)
 
     def _lookup(self, call: RemoteCall) -> Acknowledgement | None:

@@ -209,3 +209,60 @@ def test_a_lookup_the_target_did_not_answer_leaves_the_call_in_doubt(ledger):
     assert stage.process([delivery_of(report("R-LK"), 3)])[0].note["decision"] == "applied"
     assert target.count("R-LK:C") == 1
     stage.close()
+
+
+def _count_write_transactions(ledger: Ledger, monkeypatch: Any) -> list[str]:
+    writes: list[str] = []
+    real = ledger._transaction
+
+    def counting(action: str, *, write: bool = False) -> Any:
+        if write:
+            writes.append(action)
+        return real(action, write=write)
+
+    monkeypatch.setattr(ledger, "_transaction", counting)
+    return writes
+
+
+def test_each_call_costs_one_ledger_transaction_the_next_attempt_recorded_with_the_settlement(ledger, monkeypatch):
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target, in_flight=4), ledger)
+    writes = _count_write_transactions(ledger, monkeypatch)
+    # 3 orders, 4 reports each, one call per report (nothing produced: no receipt)
+    batch = [delivery_of(report(f"T{n}", f"O{n % 3}", produced=False), n + 1) for n in range(12)]
+    outcomes = stage.process(batch)
+    assert all(o.note["decision"] == "applied" for o in outcomes)
+    # the groups' first attempts together, then one settlement per call (with the next
+    # report's attempt in it), then the batch's journal
+    assert len([w for w in writes if w.startswith("start ")]) == 1
+    assert len([w for w in writes if w.startswith("settle ")]) == 12
+    assert len(writes) == 1 + 12 + 1
+    assert {c["state"] for c in ledger.remote.calls("erp")} == {"done"}
+    stage.close()
+
+
+def test_an_attempt_recorded_ahead_and_never_made_is_looked_up_and_then_made_once(ledger, monkeypatch):
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    first, second = report("AH-1", produced=False), report("AH-2", produced=False)
+    real_send = stage.sink.send
+
+    def killed_after_the_first(call, earlier):
+        if call.key.startswith("AH-2"):
+            raise SystemExit("killed")  # the process dies: nothing else is recorded
+        return real_send(call, earlier)
+
+    monkeypatch.setattr(stage.sink, "send", killed_after_the_first)
+    monkeypatch.setattr(stage, "_unanswered", lambda *_args: None)  # a killed process records nothing
+    with pytest.raises(SystemExit):
+        stage.process([delivery_of(first, 1), delivery_of(second, 2)])
+    states = {c["call_key"]: c["state"] for c in ledger.remote.calls("erp")}
+    assert states == {"AH-1/confirmation": "done", "AH-2/confirmation": "in_flight"}  # recorded with AH-1's settlement
+    monkeypatch.setattr(stage.sink, "send", real_send)
+    stage.lease_s = 0  # the killed process's lease ran out
+    outcomes = stage.process([delivery_of(first, 3), delivery_of(second, 4)])
+    assert [o.kind for o in outcomes] == [OutcomeKind.FORWARD, OutcomeKind.FORWARD]
+    assert target.lookups == 1  # the attempt in doubt was looked up, found nothing, then made
+    assert target.count("AH-1:") == 1
+    assert target.count("AH-2:") == 1
+    stage.close()

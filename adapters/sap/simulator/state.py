@@ -196,6 +196,7 @@ class SimState:
         self.batches: dict[tuple[str, str, str], dict[str, str]] = {}  # (material, plant, batch)
         self.stock: dict[StockKey, Decimal] = {}
         self.confirmation_records: dict[tuple[str, str], Confirmation] = {}
+        self._last_counter: dict[str, int] = {}  # per confirmation number: O(1) next counter
         self.documents: dict[tuple[str, str], MaterialDocument] = {}
         self.inbound_idocs: list[dict[str, object]] = []
         self._conf_numbers = iter(range(_FIRST_CONF_NO, 10**10))
@@ -307,12 +308,13 @@ class SimState:
     # -- confirmations -------------------------------------------------------------------
     def next_counter(self, conf_no: str) -> str:
         with self.lock:
-            used = [int(c) for n, c in self.confirmation_records if n == conf_no]
-            return f"{max(used, default=0) + 1:08d}"
+            return f"{self._last_counter.get(conf_no, 0) + 1:08d}"
 
     def add_confirmation(self, confirmation: Confirmation) -> None:
         with self.lock:
             self.confirmation_records[confirmation.key] = confirmation
+            number, counter = confirmation.key
+            self._last_counter[number] = max(self._last_counter.get(number, 0), int(counter))
 
     def operation_by_conf_no(self, conf_no: str) -> tuple[Order, Operation] | None:
         with self.lock:
