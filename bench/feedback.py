@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from adapters.sap.simulator.seeds import order_variants  # noqa: E402
 from adapters.sap.soap_client import SapSoapClient  # noqa: E402
 from adapters.sap.target import SapTargetSettings  # noqa: E402
-from bench.pipeline import broker_pids, cpu_seconds  # noqa: E402
+from bench.pipeline import broker_pids, cpu_seconds, with_descendants  # noqa: E402
 from bridge.broker.declare import declare_topology, delete_topology, open_blocking  # noqa: E402
 from bridge.config import Settings  # noqa: E402
 from bridge.redaction import REVEAL_SECRETS  # noqa: E402
@@ -159,7 +159,7 @@ def done_calls(ledger: Path) -> tuple[int, float | None]:
 
 def bridge_round(
     url: str, count: int, orders: int, mode: str, in_flight: int, folder: Path, tag: str, *, split: bool,
-    sim_pid: int, cpu: dict[str, list[float]],
+    sim_pid: int, cpu: dict[str, list[float]], processes: int = 1,
 ) -> float:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     ledger = folder / f"ledger-{prefix}.sqlite"
@@ -170,7 +170,8 @@ def bridge_round(
                    "prefetch": 400, "batch_size": 200},
         "sources": {"mes": {"feedback": {"enabled": False}}},
         "routes": [{"name": "sap", "sink": "sap", "events": ["report.*"], "url": url, "user_env": "BENCH_SAP_USER",
-                    "password_env": "BENCH_SAP_PASSWORD", "goods_movements": mode, "in_flight": in_flight}],
+                    "password_env": "BENCH_SAP_PASSWORD", "goods_movements": mode, "in_flight": in_flight,
+                    "processes": processes}],
     })
     config = folder / f"{prefix}.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json", context=REVEAL_SECRETS)), encoding="utf-8")
@@ -197,7 +198,7 @@ def bridge_round(
                 done, _ = done_calls(ledger)
                 if done and first_seen is None:
                     first_seen, first_done = time.perf_counter(), done
-                    watched = {"bridge deliver": [processes[-1].pid], "bridge intake+translate": [processes[0].pid],
+                    watched = {"bridge deliver": with_descendants([processes[-1].pid]), "bridge intake+translate": [processes[0].pid],
                                "SAP simulator": [sim_pid], "RabbitMQ": broker_pids()}
                     if not split:
                         watched = {"bridge (all roles)": [processes[0].pid], **{k: v for k, v in watched.items() if k in ("SAP simulator", "RabbitMQ")}}
@@ -239,7 +240,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=50)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--in-flight", type=int, default=64, help="calls in flight per deliver process")
+    parser.add_argument("--processes", type=int, default=2, help="deliver processes (the route's processes:)")
     parser.add_argument("--mode", choices=["confirmation", "separate"], default="confirmation")
     parser.add_argument("--one-process", action="store_true", help="every role in one bridge run process")
     args = parser.parse_args()
@@ -254,14 +256,14 @@ def main() -> None:
             base_rates.append(baseline(url, args.baseline_n, args.orders, tag))
             bridge_rates.append(
                 bridge_round(url, args.n, args.orders, args.mode, args.in_flight, Path(tmp), tag,
-                             split=not args.one_process, sim_pid=sim_pid, cpu=cpu)
+                             split=not args.one_process, sim_pid=sim_pid, cpu=cpu, processes=args.processes)
             )
             print(f"round {round_no + 1}: baseline {base_rates[-1]:.1f} reports/s, bridge {bridge_rates[-1]:.1f} reports/s",
                   flush=True)
         confirmations, distinct = exactly_once(url, args.orders)
     base, bridge = statistics.median(base_rates), statistics.median(bridge_rates)
     print(f"\nSAP simulator at --latency-ms {args.latency_ms}, {args.orders} orders, mode {args.mode}, "
-          f"in_flight {args.in_flight}, {'one process' if args.one_process else 'intake+translate | deliver'}, "
+          f"in_flight {args.in_flight} x {args.processes} deliver process(es), {'one process' if args.one_process else 'intake+translate | deliver'}, "
           f"{args.rounds} rounds (median):")
     print(f"  plain zeep loop:          {base:8.1f} reports/s")
     print(f"  bridge (mes.feedback->SAP): {bridge:8.1f} reports/s   ratio {bridge / base:.1f}x")

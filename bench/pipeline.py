@@ -74,6 +74,22 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def with_descendants(pids: list[int]) -> list[int]:
+    """These processes and every process below them (a bridge's shard processes)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = list(pids), list(pids)
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found.extend(children)
+        frontier = children
+    return found
+
+
 def broker_pids() -> list[int]:
     """The local RabbitMQ's Erlang VM (beam.smp), to count the broker's CPU per message."""
     found = subprocess.run(

@@ -218,6 +218,9 @@ class RouteSettings(BaseModel):
         sites: deliver only events of these plants (canonical ``site``; a report's site is its
             order's, from the ledger): how a plant's feedback reaches its own ERP. Empty: all.
         enabled: a disabled route is kept in the file but receives nothing.
+        processes: an ERP route's events delivered by this many processes, each order always
+            by the same one (so its reports stay in sequence): a core each, for a shift end's
+            reports against a slow ERP; the sink's ``in_flight`` applies per process.
 
     Any other key belongs to the sink's adapter, which validates it (a file route's ``path``, a
     SAP route's ``url`` and services); see :attr:`options`.
@@ -230,6 +233,7 @@ class RouteSettings(BaseModel):
     events: tuple[TopicPattern, ...] = Field(min_length=1)
     sites: tuple[str, ...] = ()
     enabled: bool = True
+    processes: int = Field(1, ge=1, le=32)
 
     @property
     def options(self) -> dict[str, Any]:

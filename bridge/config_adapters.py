@@ -32,7 +32,7 @@ def adapter_route_settings(route: RouteSettings) -> Any:
     options = route.options
     if adapter.route_settings is None:
         if options:
-            raise ConfigError(f"sink {route.sink} takes no setting but name, sink, events, sites, enabled (got: {', '.join(sorted(options))})")
+            raise ConfigError(f"sink {route.sink} takes no setting but name, sink, events, sites, enabled, processes (got: {', '.join(sorted(options))})")
         return None
     return adapter.route_settings.model_validate(options)
 

@@ -24,6 +24,7 @@ from bridge.codecs import codec_for
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
+from bridge.pipeline.deliver_shards import ShardedDeliverStage
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
 from bridge.pipeline.intake import IntakeStage, ingest_with
 from bridge.pipeline.remote_deliver import RemoteDeliverStage
@@ -65,6 +66,35 @@ def topology_for(settings: Settings) -> Topology:
         queue_type=broker.queue_type,
         delivery_limit=broker.delivery_limit,
         retry_tiers=broker.retry_tiers,
+    )
+
+
+def make_sink(settings: Settings, route: Any, names: Names, catalog: Any, channel: Any) -> Any:
+    """The sink of ``route``, built by its adapter (``channel(name)`` opens a broker channel)."""
+    from bridge.adapter import adapter_for
+    from bridge.adapter.sink import SinkContext
+    from bridge.config import adapter_route_settings
+
+    adapter = adapter_for(route.sink)
+    assert adapter.sink is not None  # checked when the settings were loaded
+    return adapter.sink(
+        SinkContext(
+            route.name,
+            adapter_route_settings(route),
+            channel=channel,
+            mes_exchange=names.mes_exchange,
+            confirm_timeout=settings.broker.confirm_timeout_s,
+            catalog=catalog,
+        )
+    )
+
+
+def remote_stage(settings: Settings, route: Any, queue: str, sink: Any, ledger: Any, metrics: Any) -> RemoteDeliverStage:
+    """The deliver stage of a remote sink's route in this process."""
+    return RemoteDeliverStage(
+        route.name, queue, sink, ledger, metrics=metrics, sites=route.sites,
+        # a hold outliving every retry its holder could have is a leftover
+        hold_expiry_s=2 * sum(settings.broker.retry_tiers) + 600,
     )
 
 
@@ -132,14 +162,17 @@ class Runtime:
                 queue = names.deliver_queue(route.name)
                 if getattr(sink, "mode", "transactional") == "remote":
                     # never in translate's hands: a remote call takes long, it gets its own queue
-                    remote_stages.append(
-                        RemoteDeliverStage(
-                            route.name, queue, sink, self.ledger, metrics=self.metrics, sites=route.sites,
-                            # a hold outliving every retry its holder could have is a leftover
-                            hold_expiry_s=2 * sum(settings.broker.retry_tiers) + 600,
+                    if route.processes > 1:
+                        remote_stages.append(
+                            ShardedDeliverStage(route.name, queue, sink, self.ledger, settings=settings,
+                                                processes=route.processes, metrics=self.metrics)
                         )
-                    )
+                    else:
+                        remote_stages.append(remote_stage(settings, route, queue, sink, self.ledger, self.metrics))
                     continue
+                if route.processes > 1:
+                    raise ConfigError(f"route {route.name}: processes: {route.processes} is for an ERP's route; "
+                                      f"sink {route.sink} delivers in the translate process")
                 stage = DeliverStage(route.name, queue, sink, self.ledger, metrics=self.metrics)
                 deliverers.append(DirectRoute(tuple(route.events), stage))
         if "translate" in self.roles:
@@ -183,22 +216,7 @@ class Runtime:
         return self.connection.channel(prefetch=prefetch, name=name)
 
     def _sink(self, route: Any, names: Names, catalog: Any) -> Any:
-        from bridge.adapter import adapter_for
-        from bridge.adapter.sink import SinkContext
-        from bridge.config import adapter_route_settings
-
-        adapter = adapter_for(route.sink)
-        assert adapter.sink is not None  # checked when the settings were loaded
-        sink = adapter.sink(
-            SinkContext(
-                route.name,
-                adapter_route_settings(route),
-                channel=lambda name: self._channel(name, None),
-                mes_exchange=names.mes_exchange,
-                confirm_timeout=self.settings.broker.confirm_timeout_s,
-                catalog=catalog,
-            )
-        )
+        sink = make_sink(self.settings, route, names, catalog, channel=lambda name: self._channel(name, None))
         self.sinks.append(sink)
         return sink
 
@@ -304,6 +322,10 @@ class Runtime:
             worker.stop()
         for thread in self.threads:
             thread.join(timeout)
+        for worker in self.workers:  # a deliver stage's call threads and shard processes
+            close = getattr(worker.stage, "close", None)
+            if callable(close):
+                close()
         for source in self.sources:
             source.stop()
         if self.health is not None:

@@ -44,7 +44,7 @@ from bridge.pipeline.deliver import business_key_of, event_from_delivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 from bridge.redaction import redact
 
-__all__ = ["RemoteDeliverStage"]
+__all__ = ["RemoteDeliverStage", "count_decision", "release_dead_letter_holds"]
 
 #: deliver_one's answer for an event whose calls are settled: the batch journals it.
 _TO_RECORD = "to_record"
@@ -195,10 +195,20 @@ class RemoteDeliverStage:
         results: list[tuple[int, Outcome, DeliveryItem | None]] = []
         blocked: BridgeError | None = None
         holder = self._holder(key, view)
+        at = next((i for i, (_, item) in enumerate(members) if item.message_id == holder), None)
+        if at:
+            # the holder is the order's earliest event not delivered: it goes first, also when the
+            # retry queues brought the events that wait for it back ahead of it
+            members = [members[at], *members[:at], *members[at + 1:]]
         chained: _Prepared | str | None = None  # the next event, planned and maybe started
         for index, (position, item) in enumerate(members):
             current = (prepared or {}).get(position) if index == 0 else chained
             chained = None
+            if view.seen.get(delivery_key(item)) is not None:
+                # delivered before (a redelivery after a crash): nothing to call, nothing to wait
+                # for, whatever holds the order now
+                results.append((position, Outcome.forward(decision=_TO_RECORD, entity=item.entity), item))
+                continue
             if blocked is None and holder is not None and holder != item.message_id:
                 blocked = WaitingError(f"route {self.route}: waiting for {holder}, an earlier event of the same order")
             if blocked is not None:  # (then nothing of this event was recorded ahead)
@@ -403,30 +413,40 @@ class RemoteDeliverStage:
         return found
 
     def _count(self, decision: str, entity: str) -> None:
-        if self.metrics is None:
-            return
-        if decision == "applied":
-            self.metrics.delivered(self.route, entity, 1)
-        elif decision == "duplicate":
-            self.metrics.duplicate_skipped(self.route, entity, 1)
-        elif decision == "stale":
-            self.metrics.stale_skipped(self.route, entity, 1)
+        count_decision(self.metrics, self.route, decision, entity)
 
     def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         """The ledger recorded each call and delivery as it went; a dead-lettered event lets
         the later events of its order go."""
-        dead = []
-        for delivery, outcome in zip(batch, outcomes, strict=False):
-            if outcome.kind is OutcomeKind.DEAD_LETTER:
-                dead.append(delivery.message_id or "")
-                with contextlib.suppress(ValueError, KeyError, TypeError):
-                    dead.append(event_from_delivery(delivery).message_id)
-        if dead:
-            try:
-                self.holds.release(self.route, sorted(set(dead) - {""}))
-            except BridgeError as exc:  # they expire after the retry horizon
-                log.warning("route %s: could not release the holds of dead letters: %s", self.route, exc)
+        release_dead_letter_holds(self.holds, self.route, batch, outcomes)
 
     def close(self) -> None:
         """Stop the call threads."""
         self._pool.shutdown(wait=True)
+
+
+def count_decision(metrics: Any, route: str, decision: str, entity: str) -> None:
+    """Count a delivered event by what the ledger decided (applied, duplicate, stale)."""
+    if metrics is None:
+        return
+    if decision == "applied":
+        metrics.delivered(route, entity, 1)
+    elif decision == "duplicate":
+        metrics.duplicate_skipped(route, entity, 1)
+    elif decision == "stale":
+        metrics.stale_skipped(route, entity, 1)
+
+
+def release_dead_letter_holds(holds: Any, route: str, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
+    """Release the holds of the batch's dead-lettered events on their orders."""
+    dead = []
+    for delivery, outcome in zip(batch, outcomes, strict=False):
+        if outcome.kind is OutcomeKind.DEAD_LETTER:
+            dead.append(delivery.message_id or "")
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                dead.append(event_from_delivery(delivery).message_id)
+    if dead:
+        try:
+            holds.release(route, sorted(set(dead) - {""}))
+        except BridgeError as exc:  # they expire after the retry horizon
+            log.warning("route %s: could not release the holds of dead letters: %s", route, exc)

@@ -156,14 +156,17 @@ def test_an_order_pushed_by_sap_reaches_the_mes_and_a_report_reaches_sap(rabbitm
         sim.stop()
 
 
-def test_with_failures_lost_replies_and_a_sigkill_every_report_posts_exactly_once(rabbitmq, tmp_path, sap_env):
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-deliver-process", "two-shard-processes"])
+def test_with_failures_lost_replies_and_a_sigkill_every_report_posts_exactly_once(rabbitmq, tmp_path, sap_env, processes):
     orders = make_documents(tmp_path / "seeds", 10)  # orders 700000001 ... 700000010
     faults = FaultSettings(fail_rate=0.3, lose_reply_rate=0.3, seed=7)
     sim = SapSimulator(user="BRIDGE", password="sap-secret", seeds=orders, stock=["R1CH01007:DM01:B-4711=100000"], faults=faults)
     sim.start()
     try:
         # a SAP failing a third of its calls: a report takes several attempts, each settling what it can
-        settings = loop_settings(tmp_path, sim.url, in_flight=8, tiers=tuple(f"{n}s" for n in range(1, 16)), attempts=6)
+        # with two shard processes, SIGKILL of the bridge leaves them to notice it and stop
+        settings = loop_settings(tmp_path, sim.url, in_flight=8, tiers=tuple(f"{n}s" for n in range(1, 16)), attempts=6,
+                                 processes=processes)
         config = write_config(settings, tmp_path / "bridge.yaml")
         reports = [report(f"RPT-K-{n:03d}", order=str(700000001 + n % 10)) for n in range(40)]
         with bridge_topology(settings):

@@ -376,7 +376,7 @@ def test_redacted_settings_hide_passwords_and_keep_everything_else():
     assert data["amqp_url"] == "amqp://bridge:***@rabbit:5672/%2F"
     assert data["database_url"] == "postgresql+psycopg://bridge:***@db:5432/bridge"
     assert data["broker"]["retry_tiers"] == [5.0, 30.0, 300.0, 1800.0]
-    assert data["routes"] == [{"name": "mes", "sink": "mes", "events": ["#"], "sites": [], "enabled": True}]
+    assert data["routes"] == [{"name": "mes", "sink": "mes", "events": ["#"], "sites": [], "enabled": True, "processes": 1}]
     for text in (str(data), repr(settings), str(settings)):
         assert "s3cret" not in text
         assert "pg-pw" not in text

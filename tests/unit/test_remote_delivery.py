@@ -266,3 +266,35 @@ def test_an_attempt_recorded_ahead_and_never_made_is_looked_up_and_then_made_onc
     assert target.count("AH-1:") == 1
     assert target.count("AH-2:") == 1
     stage.close()
+
+
+def test_a_redelivered_event_delivered_before_is_not_held_up_by_a_later_event_s_hold(ledger):
+    # a crash before the acks: the whole batch comes again, the delivered report ahead of the
+    # report that holds the order; neither may wait for the other
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    first, second, third = (report(f"HD-{n}", produced=False) for n in (1, 2, 3))
+    assert stage.process([delivery_of(first, 1)])[0].note["decision"] == "applied"
+    target.fail_next = 1
+    held = stage.process([delivery_of(second, 2), delivery_of(third, 3)])
+    assert [o.kind for o in held] == [OutcomeKind.RETRY, OutcomeKind.RETRY]  # HD-2 holds the order
+    again = stage.process([delivery_of(first, 4), delivery_of(second, 5), delivery_of(third, 6)])
+    assert [o.kind for o in again] == [OutcomeKind.FORWARD] * 3
+    assert [o.note["decision"] for o in again] == ["duplicate", "applied", "applied"]
+    assert [target.count(f"HD-{n}:") for n in (1, 2, 3)] == [1, 1, 1]
+    stage.close()
+
+
+def test_the_event_holding_its_order_goes_first_when_the_retries_bring_it_back_behind_the_others(ledger):
+    target = FakeTarget()
+    stage = RemoteDeliverStage("erp", "q", FakeSink(target), ledger)
+    second, third = report("HF-2", produced=False), report("HF-3", produced=False)
+    target.fail_next = 1
+    held = stage.process([delivery_of(second, 1), delivery_of(third, 2)])
+    assert [o.kind for o in held] == [OutcomeKind.RETRY, OutcomeKind.RETRY]  # HF-2 holds the order
+    # the retry tiers return the waiting HF-3 before HF-2: without reordering, HF-3 would wait
+    # for HF-2 and HF-2 behind it, batch after batch
+    again = stage.process([delivery_of(third, 3), delivery_of(second, 4)])
+    assert [o.kind for o in again] == [OutcomeKind.FORWARD, OutcomeKind.FORWARD]
+    assert [p["ident"].split(":")[0] for p in target.postings] == ["HF-2", "HF-3"]  # the order's sequence
+    stage.close()
