@@ -16,7 +16,7 @@ The simulator runs in its own process (``bridge simulate sap --latency-ms 50``, 
 
 Prints reports/s of each (median over the rounds), the ratio, and checks that SAP holds each
 report exactly once. Usage:
-    python bench/feedback.py [-n 2000] [--orders 50] [--latency-ms 50] [--rounds 3] [--in-flight 32]
+    python bench/feedback.py [-n 2000] [--orders 50] [--latency-ms 50] [--rounds 3] [--in-flight 32] [--processes 2]
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=50)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--in-flight", type=int, default=64, help="calls in flight per deliver process")
+    parser.add_argument("--in-flight", type=int, default=32, help="calls in flight per deliver process")
     parser.add_argument("--processes", type=int, default=2, help="deliver processes (the route's processes:)")
     parser.add_argument("--mode", choices=["confirmation", "separate"], default="confirmation")
     parser.add_argument("--one-process", action="store_true", help="every role in one bridge run process")

@@ -127,6 +127,17 @@ class HttpPool:
         )
         self._headers = {"Authorization": _basic(user, password), "User-Agent": _USER_AGENT,
                          "Accept-Encoding": "identity"}
+        self._direct = settings.proxy is None
+        self._routes: dict[str, tuple[Any, str]] = {}  # URL -> (its host's pool, path and query)
+
+    def _route(self, url: str) -> tuple[Any, str]:
+        """The connection pool of ``url``'s host and the request target: parsed once per URL
+        (a target has one endpoint per BAPI), not on every call."""
+        found = self._routes.get(url)
+        if found is None:
+            parsed = urllib3.util.parse_url(url)
+            found = self._routes[url] = (self._pool.connection_from_url(url), parsed.request_uri)
+        return found
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float | None = None) -> HttpReply:
         """POST ``body``; the reply whatever its status (no redirect is followed).
@@ -137,10 +148,17 @@ class HttpPool:
         """
         timeout = urllib3.Timeout(total=timeout_s or self.settings.timeout_s)
         try:
-            reply = self._pool.urlopen(
-                "POST", url, body=body, headers={**self._headers, **headers}, redirect=False,
-                timeout=timeout, preload_content=True,
-            )
+            if self._direct:
+                pool, target = self._route(url)
+                reply = pool.urlopen(
+                    "POST", target, body=body, headers={**self._headers, **headers}, redirect=False,
+                    timeout=timeout, preload_content=True, retries=False,
+                )
+            else:  # through the proxy: urllib3 builds the proxy's request
+                reply = self._pool.urlopen(
+                    "POST", url, body=body, headers={**self._headers, **headers}, redirect=False,
+                    timeout=timeout, preload_content=True,
+                )
         except (NewConnectionError, ConnectTimeoutError) as exc:
             raise NeverConnected(f"cannot connect to {_host(url)}: {_reason(exc)}") from None
         except ReadTimeoutError:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.adapter.sink import Acknowledgement
@@ -51,6 +51,29 @@ class StartedCall:
 
 def _insert(conn: Any, table: Any) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+# The statements of every call, built once: SQLAlchemy then only binds their values (building
+# a statement anew costs more CPU than SQLite spends running it).
+_THIS_CALL = (_CALLS.c.target == bindparam("b_target"), _CALLS.c.call_key == bindparam("b_key"))
+_NEW_CALL = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(_CALLS)
+    .values(
+        target=bindparam("b_target"), call_key=bindparam("b_key"), message_id=bindparam("b_message"),
+        operation=bindparam("b_operation"), state="in_flight", attempts=1, started_at=bindparam("b_now"),
+    )
+    .on_conflict_do_nothing()
+    .returning(_CALLS.c.call_key)
+    for dialect in (postgresql, sqlite)
+}
+_CALL_STATE = select(_CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement, _CALLS.c.started_at).where(*_THIS_CALL)
+_CALL_STATE_LOCKED = _CALL_STATE.with_for_update()
+_RESTART = update(_CALLS).where(*_THIS_CALL).values(
+    state="in_flight", attempts=bindparam("b_attempts"), started_at=bindparam("b_now"), message_id=bindparam("b_message")
+)
+_SETTLE = update(_CALLS).where(*_THIS_CALL).values(
+    state="done", acknowledgement=bindparam("b_ack"), error=None, settled_at=bindparam("b_now")
+)
 
 
 def _now() -> datetime:
@@ -108,28 +131,14 @@ class RemoteCallLedger:
         self, conn: Any, target: str, call_key: str, *, message_id: str, operation: str, lease_s: float
     ) -> StartedCall:
         now = _now()
+        this = {"b_target": target, "b_key": call_key}
         created = conn.execute(
-            _insert(conn, _CALLS)
-            .values(
-                target=target,
-                call_key=call_key,
-                message_id=message_id,
-                operation=operation,
-                state="in_flight",
-                attempts=1,
-                started_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(_CALLS.c.call_key)
+            _NEW_CALL["postgresql" if conn.dialect.name == "postgresql" else "sqlite"],
+            {**this, "b_message": message_id, "b_operation": operation, "b_now": now},
         ).first()  # rowcount is not reliable here (-1 on some drivers)
         if created is not None:
             return StartedCall(CallState.NEW, 1)
-        query = select(
-            _CALLS.c.state, _CALLS.c.attempts, _CALLS.c.acknowledgement, _CALLS.c.started_at
-        ).where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).one()
+        row = conn.execute(_CALL_STATE_LOCKED if conn.dialect.name == "postgresql" else _CALL_STATE, this).one()
         if row.state == "done":
             return StartedCall(
                 CallState.DONE, row.attempts, Acknowledgement.from_dict(json.loads(row.acknowledgement))
@@ -142,11 +151,7 @@ class RemoteCallLedger:
             )
         attempts = row.attempts + 1
         state = CallState.NEW if row.state == "unsent" else CallState.IN_DOUBT
-        conn.execute(
-            update(_CALLS)
-            .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
-            .values(state="in_flight", attempts=attempts, started_at=now, message_id=message_id)
-        )
+        conn.execute(_RESTART, {**this, "b_attempts": attempts, "b_now": now, "b_message": message_id})
         return StartedCall(state, attempts)
 
     def unanswered(self, target: str, call_key: str, error: str) -> None:
@@ -205,16 +210,10 @@ class RemoteCallLedger:
                 return exc
 
     def _settle(self, conn: Any, target: str, call_key: str, acknowledgement: Acknowledgement) -> None:
-        conn.execute(
-            update(_CALLS)
-            .where(_CALLS.c.target == target, _CALLS.c.call_key == call_key)
-            .values(
-                state="done",
-                acknowledgement=json.dumps(acknowledgement.as_dict(), ensure_ascii=False),
-                error=None,
-                settled_at=_now(),
-            )
-        )
+        conn.execute(_SETTLE, {
+            "b_target": target, "b_key": call_key, "b_now": _now(),
+            "b_ack": json.dumps(acknowledgement.as_dict(), ensure_ascii=False),
+        })
 
     def refused(self, target: str, call_key: str, error: str) -> None:
         """Record that the target refused the call for good (a replay looks it up first)."""

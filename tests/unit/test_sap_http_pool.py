@@ -169,3 +169,23 @@ def test_a_site_wsdl_whose_fields_are_not_optional_still_leaves_absent_fields_ou
         reply = client.call("BAPI_PRODORDCONF_CREATE_TT", {"TIMETICKETS": [
             {"ORDERID": "000208277437", "OPERATION": "0010", "YIELD": "1", "POSTG_DATE": today, "EX_IDENT": "SITE-1"}]})
     assert any(str(r.get("CONF_NO") or "").strip("0") for r in reply["DETAIL_RETURN"])
+
+
+def test_a_configured_proxy_carries_the_call() -> None:
+    seen: list[str] = []
+
+    class Proxy(_Echo):
+        def do_POST(self) -> None:
+            seen.append(self.path)  # a proxy is asked for the absolute URL
+            super().do_POST()
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        settings = SapTargetSettings(url="http://sap.plant.example:8000", proxy=f"http://127.0.0.1:{proxy.server_address[1]}")
+        reply = HttpPool(settings, "BRIDGE", "pw").post("http://sap.plant.example:8000/sap/bc/srt/x?sap-client=100", b"<a/>", {})
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert reply.status_code == 200
+    assert seen == ["http://sap.plant.example:8000/sap/bc/srt/x?sap-client=100"]
