@@ -242,6 +242,7 @@ class Runtime:
                 codec=codec_for(system),
                 codec_options=codec_options(self.settings).get(system, {}),
                 already_ingested=self.ledger_ingested,
+                outcomes=self.ledger.outcomes,
             )
             for source in adapter.sources(context):
                 self.sources.append(source)

@@ -106,6 +106,19 @@ def main() -> None:
         print(f"SAP holds material document {item['MAT_DOC']}/{item['DOC_YEAR']}: movement {item['MOVE_TYPE']} "
               f"{item['ENTRY_QNT']} {item['ENTRY_UOM']} of {item['MATERIAL']}"
               + (f" batch {item['BATCH']}" if item.get("BATCH") else ""))
+    deadline = time.monotonic() + 30
+    while True:  # the order IDoc's status, as the bridge confirmed it to SAP (ALEAUD01)
+        monitor = httpx.get(f"{sap_url}/simulator/idocs", auth=(os.environ["SAP_USER"], os.environ["SAP_PASSWORD"]),
+                            timeout=10).json()["outbound"]
+        if monitor or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    for docnum, entries in sorted(monitor.items()):
+        last = entries[-1]
+        print(f"SAP's IDoc monitor: {last['message_type']} IDoc {docnum} has status {last['status']} "
+              f"({'application document created in the target system' if last['status'] == '41' else last['text']})")
+    if not monitor:
+        raise SystemExit("demo: SAP received no IDoc status from the bridge within 30 s")
     print("closed loop: SAP order -> MES -> work report -> SAP confirmation and goods movements, each posted once")
 
 

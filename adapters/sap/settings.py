@@ -19,6 +19,13 @@
           pattern: "*.xml"                  # default "*"
           min_age_s: 1                      # a younger file may still be being written
           enabled: true
+        status:                             # each received IDoc's status back to SAP (ALEAUD01)
+          poll_s: 5
+          sap:                              # the SAP system it goes to: a SAP route's keys
+            url: https://sap.plant.example:44300
+            user_env: SAP_USER
+            password_env: SAP_PASSWORD
+            idoc: {sender_partner: MES, sender_port: MESPORT}
 
 A document whose control record names another client or sender than configured is refused
 (HTTP 400, or the file port's error/ folder) and not published: translate does not know these
@@ -33,7 +40,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["FilePortSettings", "IDocReceiverSettings", "SapSourceSettings"]
+__all__ = ["FilePortSettings", "IDocReceiverSettings", "IdocStatusSettings", "SapSourceSettings"]
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -86,6 +93,36 @@ class FilePortSettings(BaseModel):
         return value
 
 
+class IdocStatusSettings(BaseModel):
+    """Each received IDoc's outcome back to SAP as ALEAUD01 audit IDocs, so that SAP's IDoc
+    monitor (WE02/BD87) shows the IDoc it sent as processed or failed.
+
+    Attributes:
+        enabled: send them (``status:`` present and not disabled).
+        poll_s: seconds between two looks at the ledger for outcomes not reported yet.
+        processed: the inbound status reported for an IDoc translated into events (53,
+            application document posted).
+        failed: the one reported for an IDoc dead-lettered by translate (51, with its reason).
+        sap: the SAP system the audit IDocs go to: the keys of a SAP route (``url``,
+            credentials, TLS, ``idoc:`` path or directory and partners).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    poll_s: float = Field(5.0, gt=0, le=3600)
+    processed: str = Field("53", pattern=r"^5\d$")
+    failed: str = Field("51", pattern=r"^5\d$")
+    sap: Any
+
+    @field_validator("sap")
+    @classmethod
+    def _a_sap_target(cls, value: object) -> object:
+        from adapters.sap.target import SapTargetSettings
+
+        return value if isinstance(value, SapTargetSettings) else SapTargetSettings.model_validate(value)
+
+
 class SapSourceSettings(BaseModel):
     """A SAP system's source settings (validated by the SAP adapter when the bridge starts).
 
@@ -97,6 +134,7 @@ class SapSourceSettings(BaseModel):
         logical_system: the SAP system's own logical system (its IDocs' ``SNDPRN``).
         receiver: the HTTP IDoc receiver.
         file_port: the watched IDoc directory, when there is one.
+        status: each received IDoc's status back to SAP, when configured.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,6 +145,7 @@ class SapSourceSettings(BaseModel):
     logical_system: str | None = Field(None, pattern=r"^[A-Z0-9_]{1,10}$")
     receiver: IDocReceiverSettings = IDocReceiverSettings()
     file_port: FilePortSettings | None = None
+    status: IdocStatusSettings | None = None
 
     @field_validator("encoding", mode="before")
     @classmethod

@@ -37,6 +37,10 @@ class SourceContext:
         env: the environment secrets are read from.
         already_ingested: ``already_ingested(message_ids) -> set``: those the ledger journaled as
             ingested (a watcher restarting after a crash publishes nothing twice).
+        outcomes: what became of this system's documents (translated or dead-lettered) and
+            which were reported back to it
+            (:class:`~bridge.ledger.document_outcomes.DocumentOutcomes`), for a source that
+            tells its sender (an IDoc's status back to SAP).
     """
 
     system: str
@@ -47,6 +51,7 @@ class SourceContext:
     publish: Callable[..., Any] | None = None
     env: Mapping[str, str] | None = None
     already_ingested: Callable[[Sequence[str]], set[str]] | None = None
+    outcomes: Any = None
 
 
 class Source(Protocol):

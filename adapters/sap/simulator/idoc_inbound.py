@@ -1,7 +1,9 @@
 """SAP's IDoc endpoint (``/sap/bc/srt/idoc``): IDoc-XML received, stored, MBGMCR posted.
 
 An MBGMCR goods movement posts as BAPI_GOODSMVT_CREATE would (status 53 when posted, 51 with
-the error message when not); any other IDoc is stored with status 64 (ready to be processed).
+the error message when not); an ALEAUD01 audit IDoc updates the IDocs this system sent (41 when
+the receiver reports its application document posted, 40 when not: WE02's view of them, kept in
+``state.outbound_statuses``); any other IDoc is stored with status 64 (ready to be processed).
 An IDoc whose ARCKEY (``urn:sap.com:msgid=...``) was received before is a duplicate: SAP's SOAP
 IDoc service processes a message id once (message EA728), so it is acknowledged and not posted.
 """
@@ -47,6 +49,27 @@ def _mbgmcr_params(idoc: IDoc) -> dict[str, Any]:
             "GOODSMVT_ITEM": items}
 
 
+#: What an audit confirmation makes of the IDoc SAP sent: 41 (application document created in the
+#: target system) for an inbound success status, 40 (not created) for an error status.
+_OUTBOUND_AFTER_AUDIT = {"S": "41", "E": "40"}
+
+
+def _audit(ctx: CallContext, idoc: IDoc) -> list[dict[str, str]]:
+    """ALEAUD01: each E1STATE updates the status of the IDoc this system sent (by DOCNUM)."""
+    confirmed = []
+    for header in _segments(idoc.root, "E1ADHDR"):
+        for state in _segments(header, "E1STATE"):
+            status = state.get("STATUS", "")
+            kind = state.get("STATYP") or ("E" if status == "51" else "S")
+            entry = {"docnum": state.get("DOCNUM", ""), "message_type": header.get("MESTYP_LNG") or header.get("MESTYP", ""),
+                     "remote_status": status, "status": _OUTBOUND_AFTER_AUDIT.get(kind, "39"),
+                     "text": state.get("STATXT", "") + "".join(state.get(f"STAPA{n}_LNG", "") for n in range(1, 5))}
+            confirmed.append(entry)
+            with ctx.state.lock:
+                ctx.state.outbound_statuses.setdefault(entry["docnum"], []).append(entry)
+    return confirmed
+
+
 def receive_idocs(ctx: CallContext, body: bytes, max_bytes: int) -> list[dict[str, Any]]:
     """Decode, store and (for MBGMCR) post each IDoc of ``body``; the stored records.
 
@@ -65,7 +88,9 @@ def receive_idocs(ctx: CallContext, body: bytes, max_bytes: int) -> list[dict[st
         record: dict[str, Any] = {"docnum": idoc.docnum or "", "idoc_type": idoc.idoc_type,
                                   "message_type": idoc.control.get("MESTYP", ""), "status": "64", "messages": [],
                                   "arckey": arckey}
-        if record["message_type"] == "MBGMCR" or idoc.idoc_type.startswith("MBGMCR"):
+        if record["message_type"] == "ALEAUD" or idoc.idoc_type.startswith("ALEAUD"):
+            record["status"], record["confirmed"] = "53", _audit(ctx, idoc)
+        elif record["message_type"] == "MBGMCR" or idoc.idoc_type.startswith("MBGMCR"):
             outputs = goodsmvt_create(ctx, _mbgmcr_params(idoc))
             record["messages"] = outputs.get("RETURN", [])
             record["status"] = "51" if any(is_error(m) for m in record["messages"]) else "53"

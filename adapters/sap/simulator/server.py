@@ -36,11 +36,13 @@ from bridge.errors import DecodeError
 from bridge.receivers.request import BodyError, HttpRequest
 from bridge.simulation.faults import FaultSettings
 
-__all__ = ["IDOC_PATH", "SapSimulator"]
+__all__ = ["IDOC_PATH", "MONITOR_PATH", "SapSimulator"]
 
 log = logging.getLogger(__name__)
 
 IDOC_PATH = "/sap/bc/srt/idoc"
+#: Not SAP's: the simulator's view of WE02 (JSON), for demos and tests run in another process.
+MONITOR_PATH = "/simulator/idocs"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
@@ -122,7 +124,8 @@ class SapSimulator:
         """``GET /``: every service's endpoint and the IDoc endpoint, under ``base_url`` (default ``url``)."""
         base = base_url or self.url
         return {"services": {bapi: base + endpoint_path(bapi, self.client) for bapi in sorted(BAPIS)},
-                "idoc_endpoint": f"{base}{IDOC_PATH}?sap-client={self.client}"}
+                "idoc_endpoint": f"{base}{IDOC_PATH}?sap-client={self.client}",
+                "idoc_monitor": f"{base}{MONITOR_PATH}"}
 
     # -- requests ------------------------------------------------------------------------
     def authorized(self, header: str | None) -> bool:
@@ -211,6 +214,13 @@ class _SapHandler(BaseHTTPRequestHandler):
         if url.path in ("", "/"):
             index = self.simulator.index(self._base_url())
             self._send(200, json.dumps(index, indent=2).encode(), "application/json")
+            return
+        if url.path == MONITOR_PATH:  # the simulator's WE02: the IDocs it sent and received
+            with self.simulator.state.lock:
+                monitor = {"outbound": self.simulator.state.outbound_statuses,
+                           "inbound": [{k: v for k, v in r.items() if k != "messages"} for r in self.simulator.state.inbound_idocs]}
+                body = json.dumps(monitor, indent=2, default=str).encode()
+            self._send(200, body, "application/json")
             return
         bapi = self.simulator.bapi_at(url.path)
         if bapi is not None and "wsdl" in url.query.lower().split("&"):

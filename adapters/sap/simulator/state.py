@@ -199,6 +199,8 @@ class SimState:
         self._last_counter: dict[str, int] = {}  # per confirmation number: O(1) next counter
         self.documents: dict[tuple[str, str], MaterialDocument] = {}
         self.inbound_idocs: list[dict[str, object]] = []
+        # the statuses of the IDocs this system sent, by DOCNUM, as audit IDocs reported them
+        self.outbound_statuses: dict[str, list[dict[str, str]]] = {}
         self._conf_numbers = iter(range(_FIRST_CONF_NO, 10**10))
         self._document_numbers = iter(range(_FIRST_MATERIAL_DOCUMENT + 1, 10**10))
         self._busy_orders: set[str] = set()
