@@ -27,7 +27,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from bridge.config_adapters import adapter_route_settings, adapter_source_settings
+from bridge.config_adapters import adapter_problems, adapter_route_settings, adapter_source_settings
 from bridge.config_env import interpolate
 from bridge.config_errors import describe as _describe
 from bridge.config_errors import origin as _origin
@@ -376,24 +376,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
         settings = Settings.model_validate(data)
     except pydantic.ValidationError as exc:
         _raise_invalid([_describe(error, file_data, origins, path) for error in exc.errors()])
-    problems: list[str] = []
-    for system, source in settings.sources.items():
-        try:
-            adapter_source_settings(system, source)
-        except pydantic.ValidationError as exc:
-            for error in exc.errors():
-                located = {**error, "loc": ("sources", system, *error["loc"])}
-                problems.append(_describe(located, file_data, origins, path))
-    for index, route in enumerate(settings.routes):
-        try:
-            adapter_route_settings(route)
-        except pydantic.ValidationError as exc:
-            for error in exc.errors():
-                located = {**error, "loc": ("routes", index, *error["loc"])}
-                problems.append(_describe(located, file_data, origins, path))
-        except ConfigError as exc:
-            where = _origin(("routes", index, "sink"), file_data, origins, path)
-            problems.append(redact(f"routes[{index}].sink = {route.sink!r} ({where}): {exc}"))
+    problems = adapter_problems(
+        settings,
+        describe=lambda error: _describe(error, file_data, origins, path),
+        origin=lambda loc: _origin(loc, file_data, origins, path),
+    )
     if problems:
         _raise_invalid(problems)
     return settings

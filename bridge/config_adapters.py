@@ -1,5 +1,5 @@
 """The adapters' own keys in the settings: ``sources.<system>`` beyond ``timezone`` and a route's
-keys beyond name, sink, events, sites and enabled, each validated by the adapter's model."""
+keys beyond name, sink, events, sites, enabled and processes, each validated by the adapter's model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bridge.errors import ConfigError
 if TYPE_CHECKING:
     from bridge.config import RouteSettings, SourceSettings
 
-__all__ = ["adapter_route_settings", "adapter_source_settings"]
+__all__ = ["adapter_problems", "adapter_route_settings", "adapter_source_settings"]
 
 
 def adapter_route_settings(route: RouteSettings) -> Any:
@@ -58,3 +58,28 @@ def adapter_source_settings(system: str, source: SourceSettings) -> Any:
     if adapter.source_settings is None:
         raise ConfigError(f"{where}: adapter {system} takes no setting but timezone (got: {', '.join(sorted(extra))})")
     return adapter.source_settings.model_validate(extra)
+
+
+def adapter_problems(settings: Any, *, describe: Any, origin: Any) -> list[str]:
+    """What the adapters refuse in ``settings``' sources and routes, each problem described by
+    ``describe(pydantic error)`` (its location from the top of the file) or, for a sink that
+    is no adapter, with ``origin(location)``."""
+    import pydantic
+
+    from bridge.redaction import redact
+
+    problems: list[str] = []
+    for system, source in settings.sources.items():
+        try:
+            adapter_source_settings(system, source)
+        except pydantic.ValidationError as exc:
+            problems.extend(describe({**e, "loc": ("sources", system, *e["loc"])}) for e in exc.errors())
+    for index, route in enumerate(settings.routes):
+        try:
+            adapter_route_settings(route)
+        except pydantic.ValidationError as exc:
+            problems.extend(describe({**e, "loc": ("routes", index, *e["loc"])}) for e in exc.errors())
+        except ConfigError as exc:
+            where = origin(("routes", index, "sink"))
+            problems.append(redact(f"routes[{index}].sink = {route.sink!r} ({where}): {exc}"))
+    return problems

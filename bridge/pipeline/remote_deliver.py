@@ -32,16 +32,16 @@ from bridge.errors import (
     BridgeError,
     ConfigError,
     DecodeError,
-    NotSentError,
     PermanentError,
     TransientError,
     WaitingError,
 )
 from bridge.ledger.records import DeliveryItem, delivery_key
-from bridge.ledger.remote_calls import CallState, StartedCall
+from bridge.ledger.remote_calls import StartedCall
 from bridge.ledger.remote_view import BatchView, ViewItem, batch_view
 from bridge.pipeline.deliver import business_key_of, event_from_delivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
+from bridge.pipeline.remote_call import CallMaker
 from bridge.redaction import redact
 
 __all__ = ["RemoteDeliverStage", "count_decision", "release_dead_letter_holds"]
@@ -76,14 +76,14 @@ class RemoteDeliverStage:
     ) -> None:
         self.route = route
         self.sites = frozenset(sites)
-        # how long another worker's attempt counts as alive: the sink's own call timeout, and some
-        self.lease_s = float(getattr(sink, "call_timeout_s", 60.0)) + 5.0
         self.name = "deliver"
         self.queue = queue
         self.sink = sink
         self.ledger = ledger
         self.metrics = metrics
         self.calls = ledger.remote
+        # how long another worker's attempt counts as alive: the sink's own call timeout, and some
+        self.maker = CallMaker(route, sink, self.calls, float(getattr(sink, "call_timeout_s", 60.0)) + 5.0)
         self.holds = ledger.holds
         self.hold_expiry_s = hold_expiry_s
         self._pool = ThreadPoolExecutor(max(1, int(sink.in_flight)), thread_name_prefix=f"sink-{route}")
@@ -91,6 +91,15 @@ class RemoteDeliverStage:
             acknowledgement=lambda key: self.calls.acknowledgement(route, key),
             order=self.calls.order,
         )
+
+    @property
+    def lease_s(self) -> float:
+        """See :attr:`CallMaker.lease_s`."""
+        return self.maker.lease_s
+
+    @lease_s.setter
+    def lease_s(self, value: float) -> None:
+        self.maker.lease_s = value
 
     def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
         """Deliver the batch: each serial key's events in order, the keys in parallel."""
@@ -309,13 +318,13 @@ class RemoteDeliverStage:
     ) -> tuple[str, _Prepared | str | None]:
         """Make the planned calls; the last one's settlement also records the attempt of the
         ``following`` event's first call (that event planned here, and returned)."""
-        started = plan.started if plan.started is not None else self._start(plan.calls[0], item.message_id)
+        started = plan.started if plan.started is not None else self.maker.start(plan.calls[0], item.message_id)
         if isinstance(started, TransientError):
             raise started
         settled: dict[str, Acknowledgement] = {}
         calls = plan.calls
         for call, following_call in itertools.pairwise(calls):
-            settled[call.key], then = self._settle(call, started, (following_call, item.message_id), item.message_id, settled)
+            settled[call.key], then = self.maker.settle(call, started, (following_call, item.message_id), item.message_id, settled)
             if isinstance(then, TransientError):
                 raise then
             assert then is not None
@@ -327,7 +336,7 @@ class RemoteDeliverStage:
             except BridgeError:
                 next_plan = None  # planned again, and its error met, in its own turn
         chain = (next_plan.calls[0], following.message_id) if isinstance(next_plan, _Prepared) and following else None
-        settled[calls[-1].key], then = self._settle(calls[-1], started, chain, item.message_id, settled)
+        settled[calls[-1].key], then = self.maker.settle(calls[-1], started, chain, item.message_id, settled)
         if isinstance(next_plan, _Prepared) and chain is not None:
             next_plan.started = then
         return _TO_RECORD, next_plan
@@ -346,71 +355,6 @@ class RemoteDeliverStage:
                 event.message_id,
             )
         return site in self.sites
-
-    def _start(self, call: RemoteCall, message_id: str) -> StartedCall:
-        return self.calls.start(
-            self.route, call.key, message_id=message_id, operation=call.operation, lease_s=self.lease_s
-        )
-
-    def _settle(
-        self,
-        call: RemoteCall,
-        started: StartedCall,
-        following: tuple[RemoteCall, str] | None,
-        message_id: str,
-        settled: dict[str, Acknowledgement],
-    ) -> tuple[Acknowledgement, StartedCall | TransientError | None]:
-        """Make ``call`` unless it is settled; record its acknowledgement together with the
-        attempt of the ``following`` call ``(call, its event's message id)``: one ledger
-        transaction between two calls. The following call's attempt, or the TransientError it
-        met (another worker has it in flight), comes back with the acknowledgement."""
-        then = (following[0].key, following[1], following[0].operation, self.lease_s) if following else None
-        if started.state is CallState.DONE:
-            assert started.acknowledgement is not None
-            if following is None:
-                return started.acknowledgement, None
-            try:
-                return started.acknowledgement, self._start(following[0], following[1])
-            except TransientError as exc:
-                return started.acknowledgement, exc
-        try:
-            acknowledgement = self._lookup(call) if started.state is CallState.IN_DOUBT else None
-            if acknowledgement is not None:
-                log.info("route %s: call %s was already posted (found by lookup)", self.route, call.key)
-            else:
-                earlier = {key: settled[key] if key in settled else self._earlier(key) for key in call.needs}
-                acknowledgement = self.sink.send(call, earlier)
-        except PermanentError as exc:
-            self.calls.refused(self.route, call.key, redact(str(exc)))
-            raise
-        except NotSentError as exc:
-            try:
-                self.calls.unsent(self.route, call.key, redact(str(exc)))
-            except BridgeError:
-                self._unanswered(call, exc)
-            raise
-        except BaseException as exc:
-            self._unanswered(call, exc)
-            raise
-        return acknowledgement, self.calls.settle(self.route, call.key, acknowledgement, then=then)
-
-    def _lookup(self, call: RemoteCall) -> Acknowledgement | None:
-        try:
-            return self.sink.lookup(call)
-        except NotSentError as exc:  # the *lookup* was not answered: the call itself stays in doubt
-            raise TransientError(str(exc)) from None
-
-    def _unanswered(self, call: RemoteCall, exc: BaseException) -> None:
-        try:
-            self.calls.unanswered(self.route, call.key, redact(f"{type(exc).__name__}: {exc}"))
-        except BridgeError as ledger_error:  # the lease then keeps others off until it ends
-            log.warning("route %s: could not mark %s in doubt: %s", self.route, call.key, ledger_error)
-
-    def _earlier(self, key: str) -> Acknowledgement:
-        found = self.calls.acknowledgement(self.route, key)
-        if found is None:
-            raise PermanentError(f"route {self.route}: call {key} this one depends on was never settled")
-        return found
 
     def _count(self, decision: str, entity: str) -> None:
         count_decision(self.metrics, self.route, decision, entity)

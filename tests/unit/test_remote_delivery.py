@@ -253,7 +253,7 @@ def test_an_attempt_recorded_ahead_and_never_made_is_looked_up_and_then_made_onc
         return real_send(call, earlier)
 
     monkeypatch.setattr(stage.sink, "send", killed_after_the_first)
-    monkeypatch.setattr(stage, "_unanswered", lambda *_args: None)  # a killed process records nothing
+    monkeypatch.setattr(stage.maker, "unanswered", lambda *_args: None)  # a killed process records nothing
     with pytest.raises(SystemExit):
         stage.process([delivery_of(first, 1), delivery_of(second, 2)])
     states = {c["call_key"]: c["state"] for c in ledger.remote.calls("erp")}
