@@ -26,11 +26,12 @@ import json
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from adapters.kingdee.signing import verify_signed_headers
 from adapters.kingdee.simulator.filter import FilterError, UnknownField, parse_filter
+from bridge.simulation.http_server import HttpSimulator
 
 __all__ = ["KingdeeSimulator"]
 
@@ -52,7 +53,7 @@ def failure(message: str, code: int) -> dict[str, Any]:
     return {"Result": {"ResponseStatus": status(False, message, code)}}
 
 
-class KingdeeSimulator:
+class KingdeeSimulator(HttpSimulator):
     """The server: one data center, one user, one third-party app (and optionally a password)."""
 
     def __init__(
@@ -66,30 +67,17 @@ class KingdeeSimulator:
         self.forms: dict[str, list[dict[str, Any]]] = {}
         self.lock = threading.RLock()
         self.calls: list[tuple[str, str]] = []  # (service, how the caller was let in)
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(host, port)
 
-    # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> KingdeeSimulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kingdee-sim", daemon=True)
-        self._thread.start()
-        return self
+    thread_name = "kingdee-sim"
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> KingdeeSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.virtual_directory}"
+        """The server URL with its virtual directory, as a client is configured with it."""
+        return f"{self.base_url}{self.virtual_directory}"
 
     # -- data ----------------------------------------------------------------------------
     def seed(self, form_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -161,13 +149,6 @@ class KingdeeSimulator:
             chosen = chosen[:top]
         page = chosen[start:start + limit] if limit else chosen[start:]
         return [[row.get(k) for k in keys] for row in page]
-
-
-def _handler_for(sim: KingdeeSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(_Handler):
-        simulator = sim
-
-    return Handler
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ from adapters.sap.wsdl_writer import endpoint_path, wsdl_bytes
 from bridge.errors import DecodeError
 from bridge.receivers.request import BodyError, HttpRequest
 from bridge.simulation.faults import FaultSettings
+from bridge.simulation.http_server import HttpSimulator
 
 __all__ = ["IDOC_PATH", "MONITOR_PATH", "SapSimulator"]
 
@@ -47,7 +48,7 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
-class SapSimulator:
+class SapSimulator(HttpSimulator):
     """SAP played in-process: ``start()``, use ``url`` / ``endpoint(bapi)``, ``stop()``.
 
     Args:
@@ -69,7 +70,8 @@ class SapSimulator:
                  max_body: int = DEFAULT_MAX_BODY) -> None:
         if (user is None) != (password is None):
             raise ValueError("give both user and password, or neither")
-        self.host, self.port, self.client = host, port, client
+        super().__init__(host, port)
+        self.client = client
         self.user, self.password = user, password
         self.faults = faults or FaultSettings()
         self.settings = SystemSettings(open_periods=tuple(open_periods)) if open_periods else SystemSettings()
@@ -77,41 +79,26 @@ class SapSimulator:
         self.seed_documents: list[SeedDocument] = seed_state(self.state, list(seeds), list(stock))
         self.max_body = max_body
         self.pusher = (Pusher(push_to, self.seed_documents, push_user, push_password) if push_to else None)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._paths = {endpoint_path(bapi, client): bapi for bapi in BAPIS}
 
     # -- life cycle ----------------------------------------------------------------------
-    def start(self) -> SapSimulator:
-        self._server = _Server((self.host, self.port), _handler_for(self))
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sap-sim", daemon=True)
-        self._thread.start()
+    thread_name = "sap-sim"
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _SapHandler
+
+    def started(self) -> None:
         if self.pusher is not None:
             self.pusher.start()
-        return self
 
-    def stop(self) -> None:
+    def stopping(self) -> None:
         if self.pusher is not None:
             self.pusher.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SapSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- addresses -----------------------------------------------------------------------
     @property
     def url(self) -> str:
-        host = self.host if ":" not in self.host else f"[{self.host}]"
-        return f"http://{host}:{self.port}"
+        return self.base_url
 
     def endpoint(self, bapi: str) -> str:
         return self.url + endpoint_path(bapi, self.client)
@@ -154,18 +141,6 @@ class SapSimulator:
 
         return CallContext(self.state, self.settings, user=user,
                            lock_drawn=posting and self.faults.should_lock(), pause=pause)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-def _handler_for(sim: SapSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(_SapHandler):
-        simulator = sim
-
-    return Handler
 
 
 class _SapHandler(BaseHTTPRequestHandler):
