@@ -150,3 +150,24 @@ def test_filter_strings_take_the_real_server_s_conditions() -> None:
     for broken in ("FQty >", "FQty = 'a' AND", "(FQty = 1", "FQty ~ 1"):
         with pytest.raises(FilterError):
             parse_filter(broken, fields)
+
+
+def test_fault_flags_and_a_lost_session() -> None:
+    from bridge.simulation.faults import FaultSettings
+
+    down = KingdeeSimulator(acct_id=VECTOR.acct_id, user=VECTOR.user, app_id=VECTOR.app_id,
+                            app_secret=VECTOR.app_secret, password="pw", faults=FaultSettings(fail_rate=1.0))
+    with down, pytest.raises(RuntimeError, match="Service Unavailable"):  # the SDK raises on a non-200
+        sdk_for(down).ExecuteBillQuery({"FormId": "PRD_MO", "FieldKeys": "FBillNo"})
+    with KingdeeSimulator(acct_id=VECTOR.acct_id, user=VECTOR.user, app_id=VECTOR.app_id, app_secret=VECTOR.app_secret,
+                          password="pw", session_loss_rate=1.0) as forgetful, httpx.Client() as http:
+        forgetful.seed("PRD_MO", ROWS)
+        base = forgetful.url
+        http.post(f"{base}/Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser.common.kdsvc",
+                  json={"parameters": [VECTOR.acct_id, VECTOR.user, "pw", 2052]})
+        lost = http.post(f"{base}/{QUERY}.common.kdsvc", json={"data": {"FormId": "PRD_MO", "FieldKeys": "FBillNo"}})
+        assert lost.json()["Result"]["ResponseStatus"]["MsgCode"] == 1  # a password session does not survive
+        # signed headers re-authenticate every call: the SDK does not notice
+        assert json.loads(sdk_for(forgetful).ExecuteBillQuery({"FormId": "PRD_MO", "FieldKeys": "FBillNo", "Limit": 1})) == [["MO000001"]]
+    with pytest.raises(ValueError, match="session_loss_rate"):
+        KingdeeSimulator(acct_id="a", user="u", app_id="x_y", app_secret="s", session_loss_rate=2)

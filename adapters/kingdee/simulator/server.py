@@ -15,6 +15,10 @@ What the real server answers otherwise: a wrong user, app, secret or signature, 
 forgot, gets HTTP 200 with ``MsgCode`` 1 "会话信息已丢失，请重新登录" (misleading, but that is the
 text); a data center (acctId) that does not exist gets a non-200 "Fail to verify thirty passport".
 
+Faults (the flags every simulator shares): ``faults.fail_rate`` (HTTP 503 before any effect),
+``faults.latency_ms``, and ``session_loss_rate`` (the share of calls before which the server
+forgets every session, as an application-pool recycle does).
+
 Implemented business services: ``ExecuteBillQuery`` (FieldKeys, FilterString with =, <>, <, >,
 IN, LIKE, AND, OR, NOT and parentheses, OrderString, StartRow/Limit paging, TopRowCount) over the
 rows the simulator is seeded with. The other services answer MsgCode 4 as for an unknown one.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler
@@ -31,6 +36,7 @@ from typing import Any
 
 from adapters.kingdee.signing import verify_signed_headers
 from adapters.kingdee.simulator.filter import FilterError, UnknownField, parse_filter
+from bridge.simulation.faults import FaultSettings
 from bridge.simulation.http_server import HttpSimulator
 
 __all__ = ["KingdeeSimulator"]
@@ -59,8 +65,13 @@ class KingdeeSimulator(HttpSimulator):
     def __init__(
         self, *, acct_id: str, user: str, app_id: str, app_secret: str, password: str | None = None,
         host: str = "127.0.0.1", port: int = 0, virtual_directory: str = "/k3cloud",
+        faults: FaultSettings | None = None, session_loss_rate: float = 0.0,
     ) -> None:
+        if not 0.0 <= session_loss_rate <= 1.0:
+            raise ValueError(f"session_loss_rate must be between 0 and 1, got {session_loss_rate}")
         self.acct_id, self.user, self.password = acct_id, user, password
+        self.faults = faults or FaultSettings()
+        self.session_loss = FaultSettings(fail_rate=session_loss_rate, seed=self.faults.seed)
         self.apps = {app_id: app_secret}
         self.virtual_directory = "/" + virtual_directory.strip("/")
         self.sessions: set[str] = set()
@@ -193,6 +204,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found")
             return
         service = path[len(prefix):-len(_SUFFIX)]
+        if sim.faults.latency_ms:
+            time.sleep(sim.faults.latency_s)
+        if sim.faults.should_fail():  # IIS in front of an unavailable application pool
+            sim.calls.append((service, "failed"))
+            self._send(503, b"Service Unavailable")
+            return
+        if sim.session_loss.should_fail():  # the server forgot its sessions (a recycle)
+            sim.forget_sessions()
         try:
             data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
