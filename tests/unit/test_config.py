@@ -181,9 +181,9 @@ INVALID = [
         id="path-on-mes-sink",
     ),
     pytest.param(
-        "routes:\n  - {name: x, sink: kingdee, events: ['#']}\n",
+        "routes:\n  - {name: x, sink: infor_ln, events: ['#']}\n",
         {},
-        ["routes[0].sink = 'kingdee'", "bridge.yaml:2", "sink 'kingdee' is not an installed adapter with a sink", "file, mes"],
+        ["routes[0].sink = 'infor_ln'", "bridge.yaml:2", "sink 'infor_ln' is not an installed adapter with a sink", "file, mes"],
         id="unknown-sink-adapter",
     ),
     pytest.param(

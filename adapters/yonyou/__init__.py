@@ -1,0 +1,1 @@
+"""Yonyou YonBIP OpenAPI adapter: token signing, the OpenAPI client, its simulator."""
