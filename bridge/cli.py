@@ -65,6 +65,7 @@ def main() -> None:
 @click.option("--mapping", "mapping_name", help="Use this mapping instead of choosing by document type.")
 @click.option("--source-system", help="Source system of the files (default: detected from the bytes).")
 @click.option("--document-type", help="Choose the mapping for this document type (e.g. LOIPRO05).")
+@click.option("--target-system", help="A canonical envelope's target (sap, kingdee, yonyou): its reverse mapping.")
 @click.option(
     "--idoc-type",
     help="Decode every IDoc as this basic type (e.g. LOIPRO05), whatever its control record's "
@@ -78,6 +79,7 @@ def translate(
     mapping_name: str | None,
     source_system: str | None,
     document_type: str | None,
+    target_system: str | None,
     idoc_type: str | None,
     definitions: Sequence[Path],
     encoding: str | None,
@@ -98,6 +100,7 @@ def translate(
             source_system=source_system,
             document_type=document_type,
             codec_options={"definitions": list(definitions), "idoc_type": idoc_type, "encoding": encoding},
+            target_system=target_system,
         )
     failures = 0
     for path in files:

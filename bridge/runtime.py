@@ -243,6 +243,8 @@ class Runtime:
                 codec_options=codec_options(self.settings).get(system, {}),
                 already_ingested=self.ledger_ingested,
                 outcomes=self.ledger.outcomes,
+                positions=self.ledger.positions,
+                metrics=self.metrics,
             )
             for source in adapter.sources(context):
                 self.sources.append(source)

@@ -50,6 +50,7 @@ class Translator:
     source_system: str | None = None
     document_type: str | None = None
     codec_options: Mapping[str, Any] = field(default_factory=dict)
+    target_system: str | None = None
 
     @classmethod
     def create(
@@ -60,6 +61,7 @@ class Translator:
         source_system: str | None = None,
         document_type: str | None = None,
         codec_options: Mapping[str, Any] | None = None,
+        target_system: str | None = None,
     ) -> Translator:
         """Load the mapping catalog and check the named mapping and system exist."""
         catalog = MappingCatalog.load(mappings_dir)
@@ -68,7 +70,10 @@ class Translator:
         if source_system:
             codec_for(source_system)
         options = {k: v for k, v in (codec_options or {}).items() if v}
-        return cls(catalog, mapping_name, source_system, document_type, options)
+        if target_system and not any(m.system == target_system for m in catalog if m.direction == "from_canonical"):
+            known = sorted({m.system for m in catalog if m.direction == "from_canonical"})
+            raise ConfigError(f"--target-system {target_system}: no mapping renders to it (known: {', '.join(known) or 'none'})")
+        return cls(catalog, mapping_name, source_system, document_type, options, target_system)
 
     def translate_file(
         self, path: Path, on_warning: Callable[[str], None] | None = None
@@ -133,12 +138,13 @@ class Translator:
         if self.mapping_name:
             mapping = self.catalog.get(self.mapping_name)
         else:
-            found = self.catalog.for_envelope(envelope["entity"], envelope["event"])
+            found = self.catalog.for_envelope(envelope["entity"], envelope["event"], self.target_system)
             if len(found) != 1:
                 names = ", ".join(m.name for m in found) or "none"
+                to = f" to {self.target_system}" if self.target_system else ""
                 raise ConfigError(
-                    f"{path.name}: {len(found)} mappings render {envelope['entity']}.{envelope['event']} "
-                    f"({names}); choose one with --mapping"
+                    f"{path.name}: {len(found)} mappings render {envelope['entity']}.{envelope['event']}{to} "
+                    f"({names}); choose one with --mapping or the target with --target-system"
                 )
             mapping = found[0]
         if mapping.direction != "from_canonical":

@@ -21,7 +21,7 @@ samples=(
 echo "== 1. offline: IDoc -> canonical ($out/canonical.jsonl) and a work report -> SAP confirmation"
 .venv/bin/bridge translate "${samples[@]}" > "$out/canonical.jsonl"
 wc -l < "$out/canonical.jsonl" | xargs echo "canonical envelopes:"
-.venv/bin/bridge translate mappings/sap/cases/report_final_with_movements.json > "$out/confirmation.xml"
+.venv/bin/bridge translate --target-system sap mappings/sap/cases/report_final_with_movements.json > "$out/confirmation.xml"
 head -n 6 "$out/confirmation.xml"
 .venv/bin/bridge schema export "$out/schemas" >/dev/null && echo "JSON Schemas in $out/schemas/"
 

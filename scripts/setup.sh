@@ -13,3 +13,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# Yonyou's SDK drives the Yonyou simulator in a test; its install_requires names stdlib modules
+# (random, re, hmac, hashlib), so it goes in without dependencies, and its real ones beside it.
+if ! .venv/bin/python -c 'import yonbip_open_api_sdk.token_opt' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --no-deps yonyouopenapisdk1==0.0.2
+  .venv/bin/python -m pip install --quiet pycryptodomex requests
+fi

@@ -21,6 +21,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -28,11 +29,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from adapters.kingdee.errors import ERRORS, msg_code
+from adapters.kingdee.formats import dumps
 from adapters.kingdee.signing import USER_AGENT, Identity, signed_headers
 from bridge.adapter.errors import ErrorFacts, ErrorTable
 from bridge.errors import BridgeError, ConfigError, NotSentError, TransientError
 
-__all__ = ["AUTH", "FORMS", "KingdeeClient", "response_status"]
+__all__ = ["AUTH", "FORMS", "KingdeeClient", "failed", "messages", "response_status"]
 
 AUTH = "Kingdee.BOS.WebApi.ServicesStub.AuthService."
 FORMS = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService."
@@ -54,13 +56,18 @@ def response_status(reply: Any) -> Mapping[str, Any] | None:
     return status if isinstance(status, Mapping) else None
 
 
-def _failed(status: Mapping[str, Any] | None) -> bool:
+def failed(status: Mapping[str, Any] | None) -> bool:
+    """Whether a ResponseStatus says the operation failed (``IsSuccess`` may be a string)."""
     return status is not None and str(status.get("IsSuccess")).lower() != "true"
 
 
-def _messages(status: Mapping[str, Any]) -> str:
+def messages(status: Mapping[str, Any]) -> str:
+    """The error messages of a ResponseStatus, in one line."""
     texts = [str(e.get("Message") or "") for e in status.get("Errors") or [] if isinstance(e, Mapping)]
     return "; ".join(t for t in texts if t) or "no message"
+
+
+_failed, _messages = failed, messages
 
 
 class KingdeeClient:
@@ -110,7 +117,11 @@ class KingdeeClient:
     # -- calls ---------------------------------------------------------------------------
     def call(self, service: str, body: Mapping[str, Any]) -> Any:
         """POST ``body`` to ``service`` (a full service name); the parsed reply, after one fresh
-        login when the server had lost the session.
+        login when the server had lost the session (see :meth:`call_raw`)."""
+        return self.call_raw(service, body)[0]
+
+    def call_raw(self, service: str, body: Mapping[str, Any]) -> tuple[Any, bytes]:
+        """:meth:`call`, with the reply's bytes as the server sent them (a View to archive).
 
         Raises:
             ConfigError: the identity is refused (MsgCode 1 after a fresh login), or a login is.
@@ -119,16 +130,16 @@ class KingdeeClient:
         """
         if self.mode != "signed" and not self._logged_in:
             self._login()
-        reply = self._post(service, body)
+        reply, content = self._post(service, body)
         if not self._session_lost(reply):
-            return reply
+            return reply, content
         self._login()
-        reply = self._post(service, body)
+        reply, content = self._post(service, body)
         if self._session_lost(reply):
             status = response_status(reply) or {}
             raise self.errors.error(ErrorFacts(code=msg_code(1), text=_messages(status)),
                                     f"Kingdee {service} at {self.url} as {self.identity.user}: {_messages(status)}")
-        return reply
+        return reply, content
 
     def execute_bill_query(
         self, form_id: str, field_keys: str, *, filter_string: str = "", order_string: str = "",
@@ -150,13 +161,31 @@ class KingdeeClient:
             raise TransientError(f"Kingdee ExecuteBillQuery of {form_id}: the reply is not a list of rows")
         return reply
 
+    def form(self, operation: str, form_id: str, data: Mapping[str, Any], *, op_number: str | None = None) -> Any:
+        """A form operation (Save, Submit, Audit, UnAudit, Delete, View, Push, ExcuteOperation)
+        in the SDK v8 body shape; the parsed reply, its ResponseStatus not judged (see
+        :meth:`refusal`)."""
+        body: dict[str, Any] = {"formid": form_id, "data": data}
+        if op_number is not None:
+            body["opNumber"] = op_number
+        return self.call(FORMS + operation, body)
+
+    def view_raw(self, form_id: str, *, fid: str | None = None, number: str | None = None) -> tuple[Any, bytes]:
+        """``View`` of one bill by its internal id or number: the parsed reply and its bytes."""
+        data = {"CreateOrgId": 0, "Number": number or "", "Id": fid or "", "IsSortBySeq": "false"}
+        return self.call_raw(FORMS + "View", {"formid": form_id, "data": data})
+
+    def refusal(self, status: Mapping[str, Any], what: str) -> BridgeError:
+        """The typed error of a ResponseStatus that is not a success (by its MsgCode)."""
+        return self._refusal(status, what)
+
     def _refusal(self, status: Mapping[str, Any], what: str) -> BridgeError:
         code = status.get("MsgCode")
         return self.errors.error(ErrorFacts(code=msg_code(code if code is not None else 0), text=_messages(status)),
                                  f"Kingdee {what}: {_messages(status)} (MsgCode {code})")
 
     # -- transport -----------------------------------------------------------------------
-    def _post(self, service: str, body: Mapping[str, Any]) -> Any:
+    def _post(self, service: str, body: Mapping[str, Any]) -> tuple[Any, bytes]:
         path = f"{self._path}/{service}.common.kdsvc"
         headers = {"Content-Type": "application/json"}
         if self.mode == "signed":
@@ -164,7 +193,7 @@ class KingdeeClient:
         what = f"Kingdee {service.rsplit('.', 1)[-1]} at {self.url}"
         try:
             reply = self._http.post(f"{self.url}/{service}.common.kdsvc", headers=headers,
-                                    content=json.dumps(body, ensure_ascii=False).encode("utf-8"))
+                                    content=dumps(body).encode("utf-8"))
         except httpx.ConnectError as exc:
             raise NotSentError(f"{what}: cannot connect ({exc})") from None
         except httpx.TimeoutException:
@@ -176,7 +205,7 @@ class KingdeeClient:
             error = self.errors.error(ErrorFacts(status=reply.status_code, text=text), f"{what}: HTTP {reply.status_code} {text}")
             raise NotSentError(str(error)) if reply.status_code in _BEFORE_RUNNING and type(error) is TransientError else error
         try:
-            return json.loads(reply.content.decode("utf-8"))
+            return json.loads(reply.content.decode("utf-8"), parse_float=Decimal), reply.content
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise TransientError(f"{what}: the reply is not JSON ({reply.content[:80]!r})") from None
 
@@ -195,7 +224,7 @@ class KingdeeClient:
                 service, params = "ValidateUser", [i.acct_id, i.user, self._password, i.lcid]
             else:
                 service, params = "LoginByAppSecret", [i.acct_id, i.user, i.app_id, i.app_secret, i.lcid]
-            reply = self._post(AUTH + service, {"parameters": params})
+            reply, _ = self._post(AUTH + service, {"parameters": params})
             if not isinstance(reply, Mapping) or reply.get("LoginResultType") != 1:
                 message = reply.get("Message") if isinstance(reply, Mapping) else None
                 raise ConfigError(f"Kingdee {service} at {self.url} refused {i.user} in data center {i.acct_id}: "

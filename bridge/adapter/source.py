@@ -41,6 +41,9 @@ class SourceContext:
             which were reported back to it
             (:class:`~bridge.ledger.document_outcomes.DocumentOutcomes`), for a source that
             tells its sender (an IDoc's status back to SAP).
+        positions: where each polling source stands, its watermark
+            (:class:`~bridge.ledger.source_positions.SourcePositions`).
+        metrics: the process's metrics (sources may count what they poll), or None.
     """
 
     system: str
@@ -52,6 +55,8 @@ class SourceContext:
     env: Mapping[str, str] | None = None
     already_ingested: Callable[[Sequence[str]], set[str]] | None = None
     outcomes: Any = None
+    positions: Any = None
+    metrics: Any = None
 
 
 class Source(Protocol):

@@ -35,6 +35,7 @@ from bridge.ledger.models import (
     SchemaVersionRow,
     SerialHoldRow,
     SinkStateRow,
+    SourcePositionRow,
     table_of,
 )
 
@@ -78,11 +79,16 @@ def _create_v4(conn: Connection) -> None:
     LedgerBase.metadata.create_all(conn, tables=[table_of(SerialHoldRow)], checkfirst=True)
 
 
+def _create_v5(conn: Connection) -> None:
+    LedgerBase.metadata.create_all(conn, tables=[table_of(SourcePositionRow)], checkfirst=True)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "journal, raw archive, idempotency keys, applied versions", _create_v1),
     Migration(2, "sink state (a file sink's committed offset)", _create_v2),
     Migration(3, "remote calls (attempts and acknowledgements of ERP postings), order facts", _create_v3),
     Migration(4, "serial holds (an order's failed event keeps its later ones waiting)", _create_v4),
+    Migration(5, "source positions (a polling source's watermark)", _create_v5),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -34,6 +34,7 @@ __all__ = [
     "RawArchiveRow",
     "RemoteCallRow",
     "SchemaVersionRow",
+    "SourcePositionRow",
     "UtcDateTime",
     "table_of",
 ]
@@ -217,6 +218,19 @@ class SerialHoldRow(LedgerBase):
     serial_key: Mapped[str] = mapped_column(String(500), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(500))
     since: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SourcePositionRow(LedgerBase):
+    """How far a polling source has read a system (a watermark: the last modification time and
+    id it took in), so that a restarted poller goes on where it stopped. Added in schema
+    version 5."""
+
+    __tablename__ = "bridge_source_positions"
+
+    source: Mapped[str] = mapped_column(String(300), primary_key=True)
+    position: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))
 
 
 def table_of(model: type[LedgerBase]) -> Table:

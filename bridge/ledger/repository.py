@@ -38,6 +38,7 @@ from bridge.ledger.journal_rows import check_entry, delivery_journal, journal_ro
 from bridge.ledger.records import Decision, DeliveryItem, JournalEntry, JournalStatus, RawRecord, delivery_key
 from bridge.ledger.remote_calls import RemoteCallLedger
 from bridge.ledger.serial_holds import SerialHolds
+from bridge.ledger.source_positions import SourcePositions
 from bridge.ledger.statements import (
     _ENTRY_FIELDS,
     _JOURNAL,
@@ -155,6 +156,11 @@ class Ledger(DeliveryPlanning):
     def outcomes(self) -> DocumentOutcomes:
         """Translate outcomes to report to their sender (:mod:`bridge.ledger.document_outcomes`)."""
         return DocumentOutcomes(self)
+
+    @property
+    def positions(self) -> SourcePositions:
+        """Where each polling source stands (:mod:`bridge.ledger.source_positions`)."""
+        return SourcePositions(self)
 
     @property
     def holds(self) -> SerialHolds:

@@ -131,6 +131,8 @@ def compile_mapping(
         raise MappingDefinitionError(
             f"{file}: source.events: {source['entity']} has no event {', '.join(unknown)}"
         )
+    target_format = str(target.get("format", "json"))
+    _check_format(target_format, file)
     return CompiledMapping(
         name=ctx.mapping,
         file=file,
@@ -141,8 +143,20 @@ def compile_mapping(
         timezone=timezone,
         build_payload=build,
         events=events,
-        target_format=str(target.get("format", "json")),
+        target_format=target_format,
     )
+
+
+def _check_format(name: str, file: str) -> None:
+    if name == "json":
+        return
+    from bridge.adapter import adapter_formats
+
+    known = adapter_formats(reserved=("json",))
+    if name not in known:
+        raise MappingDefinitionError(
+            f"{file}: target.format: no payload format {name!r} (known: {', '.join(sorted(['json', *known]))})"
+        )
 
 
 def _forward(data: Mapping[str, Any], ctx: CompileContext, build: Any, timezone: str) -> CompiledMapping:

@@ -38,7 +38,7 @@ def test_translate_writes_one_envelope_per_idoc_as_json_lines():
 
 def test_translate_renders_a_canonical_report_as_an_sap_confirmation_call():
     code, out, err = run(
-        "translate", "--mappings", str(MAPPINGS), str(CASES / "report_final_with_movements.json")
+        "translate", "--mappings", str(MAPPINGS), "--target-system", "sap", str(CASES / "report_final_with_movements.json")
     )
     assert code == 0, err
     assert '<rfc:BAPI_PRODORDCONF_CREATE_TT xmlns:rfc="urn:sap-com:document:sap:rfc:functions">' in out

@@ -183,7 +183,7 @@ INVALID = [
     pytest.param(
         "routes:\n  - {name: x, sink: infor_ln, events: ['#']}\n",
         {},
-        ["routes[0].sink = 'infor_ln'", "bridge.yaml:2", "sink 'infor_ln' is not an installed adapter with a sink", "file, mes"],
+        ["routes[0].sink = 'infor_ln'", "bridge.yaml:2", "sink 'infor_ln' is not an installed adapter with a sink", "file, kingdee, mes, sap"],
         id="unknown-sink-adapter",
     ),
     pytest.param(

@@ -25,7 +25,7 @@ def test_a_short_run_finds_nothing_and_prints_the_figures(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     for figure in ("cases run: ", "seconds: ", "cases/s: ", "findings: 0"):
         assert figure in done.stdout
-    assert int(done.stdout.split("cases run: ")[1].split()[0]) > 50
+    assert int(done.stdout.split("cases run: ")[1].split()[0]) > 0  # a count, not a speed: the machine is shared
 
 
 def test_a_case_over_the_time_bound_is_a_saved_hang_and_the_run_exits_1(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The Kingdee simulator authenticates as K/3 Cloud does, checked with Kingdee's official Python
 SDK (kingdee.cdp.webapi.sdk 8.2.0, unchanged) and with plain HTTP calls built as the reference
-records them; the signatures match the reference's test vector."""
+records them; the signatures match the reference's test vector. Its ExecuteBillQuery and View
+read the kept bills in the real server's shapes."""
 
 from __future__ import annotations
 
@@ -171,3 +172,137 @@ def test_fault_flags_and_a_lost_session() -> None:
         assert json.loads(sdk_for(forgetful).ExecuteBillQuery({"FormId": "PRD_MO", "FieldKeys": "FBillNo", "Limit": 1})) == [["MO000001"]]
     with pytest.raises(ValueError, match="session_loss_rate"):
         KingdeeSimulator(acct_id="a", user="u", app_id="x_y", app_secret="s", session_loss_rate=2)
+
+
+@pytest.fixture
+def bare() -> Any:
+    with KingdeeSimulator(acct_id=VECTOR.acct_id, user=VECTOR.user, app_id=VECTOR.app_id,
+                          app_secret=VECTOR.app_secret) as simulator:
+        yield simulator
+
+
+def plant(sim: KingdeeSimulator) -> tuple[int, str]:
+    sim.seed_bill("BD_MATERIAL", {"FNumber": "M-10", "FName": "叶轮", "FSpecification": "D120",
+                                  "SubHeadEntity": {"FErpClsID": "2", "FBaseUnitId": {"FNumber": "Pcs"}},
+                                  "SubHeadEntity1": {"FStoreUnitID": {"FNumber": "Box"}, "FStoreURNum": 6, "FStoreURNom": 1,
+                                                     "FIsBatchManage": "true"}})
+    sim.seed_bill("BD_BatchMainFile", {"FNumber": "LOT-1", "FName": "LOT-1", "FMaterialId": {"FNumber": "M-10"},
+                                       "FUseOrgId": {"FNumber": "100"}})
+    return sim.seed_bill("PRD_MO", {"FBillNo": "MO800001", "FDate": "2026-03-01", "FPrdOrgId": {"FNumber": "100"},
+                                    "FTreeEntity": [
+        {"FMaterialId": {"FNumber": "M-10"}, "FQty": 9551, "FUnitId": {"FNumber": "Pcs"},
+         "FPlanStartDate": "2026-03-02 08:00:00", "FLot": {"FNumber": "LOT-1"}, "FStatus": "4"},
+        {"FMaterialId": {"FNumber": "M-10"}, "FQty": 5, "FUnitId": {"FNumber": "Pcs"}, "FPlanStartDate": "2026-03-09"}]})
+
+
+def query(sim: KingdeeSimulator, **args: Any) -> Any:
+    return json.loads(sdk_for(sim).ExecuteBillQuery(args))
+
+
+def test_queries_read_header_entry_and_reference_fields_as_the_real_server(bare: KingdeeSimulator) -> None:
+    sim = bare
+    fid, _ = plant(sim)
+    material, lot = sim.bill("BD_MATERIAL", "M-10"), sim.bill("BD_BatchMainFile", "LOT-1")
+    assert material is not None
+    assert lot is not None
+    entries = [r["FEntryID"] for r in sim.bill("PRD_MO", "MO800001")["FTreeEntity"]]
+    rows = query(sim, FormId="PRD_MO", FilterString="FBillNo = 'MO800001'", FieldKeys=(
+        "FID,FTreeEntity_FEntryId,FTreeEntity_FSeq,FMaterialId,FMaterialId.FNumber,FMaterialID.FName,"
+        "FMaterialId.FBaseUnitId.FNumber,FMaterialId.FIsBatchManage,FQty,FLot,FLot.FNumber,FDate,FDocumentStatus"))
+    assert rows == [
+        [fid, entries[0], 1, material["FMATERIALID"], "M-10", "叶轮", "Pcs", True, 9551.0, lot["FLOTID"], "LOT-1",
+         "2026-03-01T00:00:00", "C"],
+        [fid, entries[1], 2, material["FMATERIALID"], "M-10", "叶轮", "Pcs", True, 5.0, 0, None, "2026-03-01T00:00:00", "C"]]
+    assert query(sim, FormId="PRD_MO", FieldKeys="FBillNo", FilterString="FBillNo = 'MO800001'") == [["MO800001"]]
+    # as a MES backend asks it (case and spaces as written there)
+    assert query(sim, FormId="PRD_MO", FieldKeys="FBillNo,FMaterialID.FName,FQty, FPlanStartDate, FStatus",
+                 FilterString="FPrdOrgId.FNumber='100' and FTreeEntity_FSeq = 1") == \
+        [["MO800001", "叶轮", 9551.0, "2026-03-02T08:00:00", "4"]]
+    assert query(sim, FormId="BD_MATERIAL", FieldKeys="FID,FNumber,FBaseUnitId.FNumber,FIsBatchManage,FStoreURNum") == \
+        [[material["FMATERIALID"], "M-10", "Pcs", True, 6.0]]
+    keyed = json.loads(sdk_for(sim).BillQuery({"FormId": "BD_BatchMainFile", "FieldKeys": "FNumber,FMaterialId.FNumber"}))
+    assert keyed == [{"FNumber": "LOT-1", "FMaterialId.FNumber": "M-10"}]
+
+
+def test_filters_compare_times_as_times_and_take_the_array_form(bare: KingdeeSimulator) -> None:
+    sim = bare
+    plant(sim)
+    seqs = lambda text: [r[0] for r in query(sim, FormId="PRD_MO", FieldKeys="FTreeEntity_FSeq",  # noqa: E731
+                                             FilterString=text, OrderString="FTreeEntity_FSeq")]
+    assert seqs("FPlanStartDate = '2026-03-02 08:00:00'") == [1]
+    assert seqs("FDate = '2026-03-01' AND FPlanStartDate >= '2026-03-09'") == [2]
+    assert seqs("FPlanStartDate < '2026-3-9'") == [1]
+    lots = query(sim, FormId="BD_BatchMainFile", FieldKeys="FLOTID,FName,FNumber,FMATERIALID,FUseOrgId", FilterString=[
+        {"Left": "(", "FieldName": "FNumber", "Compare": "=", "Value": "LOT-1", "Right": ")", "Logic": ""}])
+    assert [r[1:3] for r in lots] == [["LOT-1", "LOT-1"]]
+    assert lots[0][3] == sim.bill("BD_MATERIAL", "M-10")["FMATERIALID"]
+    array = [{"Left": "(", "FieldName": "FQty", "Compare": ">", "Value": 100, "Right": "", "Logic": "1"},
+             {"Left": "", "FieldName": "FMaterialId.FNumber", "Compare": "67", "Value": "X", "Right": ")", "Logic": "0"},
+             {"Left": "", "FieldName": "FBillNo", "Compare": "like", "Value": "MO8", "Right": "", "Logic": ""}]
+    assert seqs(array) == [1]  # type: ignore[arg-type]
+    refused = query(sim, FormId="PRD_MO", FieldKeys="FBillNo",
+                    FilterString=[{"FieldName": "FQty", "Compare": "17", "Value": 1}])
+    assert refused[0][0]["Result"]["ResponseStatus"]["MsgCode"] == 8
+
+
+def test_orders_take_several_keys_and_pages_take_top_row_count(bare: KingdeeSimulator) -> None:
+    sim = bare
+    for status, qty in (("A", 3), ("C", 1), ("B", 2), ("C", 4)):
+        sim.seed_bill("PRD_MO", {"FTreeEntity": [{"FMaterialId": {"FNumber": "Z"}, "FQty": qty}]}, status=status)
+    ordered = query(sim, FormId="PRD_MO", FieldKeys="FDocumentStatus,FQty", OrderString="FDocumentStatus DESC, FQty ASC",
+                    FilterString="FBillNo like 'MO0%'")
+    assert ordered == [["C", 1.0], ["C", 4.0], ["B", 2.0], ["A", 3.0]]
+    assert query(sim, FormId="PRD_MO", FieldKeys="FQty", OrderString="FQty DESC", TopRowCount=3, StartRow=1, Limit=5,
+                 FilterString="FBillNo like 'MO0%'") == [[3.0], [2.0]]
+
+
+def test_custom_fields_are_known_once_configured_or_saved() -> None:
+    with KingdeeSimulator(acct_id=VECTOR.acct_id, user=VECTOR.user, app_id=VECTOR.app_id, app_secret=VECTOR.app_secret,
+                          custom_fields={"PRD_MORPT": ["F_ABC_MesKey"]}) as sim:
+        asked = {"FormId": "PRD_MORPT", "FieldKeys": "FBillNo", "FilterString": "F_ABC_MesKey = 'R-1'"}
+        assert query(sim, **asked) == []
+        refused = query(sim, **{**asked, "FormId": "PRD_INSTOCK"})
+        assert refused[0][0]["Result"]["ResponseStatus"]["MsgCode"] == 9
+        _, number = sim.seed_bill("PRD_MORPT", {"F_ABC_MesKey": "R-1", "FEntity": [{"FMaterialId": {"FNumber": "Z"}}]})
+        assert query(sim, **asked) == [[number]]
+
+
+def test_view_gives_the_whole_bill_in_the_real_server_s_shape(bare: KingdeeSimulator) -> None:
+    sim = bare
+    fid, number = plant(sim)
+    reply = json.loads(sdk_for(sim).View("PRD_MO", {"CreateOrgId": 0, "Number": number, "Id": "", "IsSortBySeq": "false"}))
+    assert reply["Result"]["ResponseStatus"]["IsSuccess"] is True
+    bill = reply["Result"]["Result"]
+    assert (bill["Id"], bill["FFormId"], bill["BillNo"], bill["DocumentStatus"]) == (fid, "PRD_MO", number, "C")
+    assert bill["Date"] == "2026-03-01T00:00:00"
+    assert "T" in bill["ModifyDate"]
+    assert "+" not in bill["ModifyDate"]
+    assert bill["PrdOrgId"]["Number"] == "100"
+    assert bill["PrdOrgId_Id"] == bill["PrdOrgId"]["Id"]
+    assert bill["BillType"]["Number"] == "SCDD01_SYS"
+    assert bill["ApproverId"]["Name"] == VECTOR.user
+    first, second = bill["TreeEntity"]
+    assert (first["Seq"], second["Seq"]) == (1, 2)
+    assert first["Id"] == sim.bill("PRD_MO", number)["FTreeEntity"][0]["FEntryID"]
+    assert first["Qty"] == 9551.0
+    assert isinstance(first["Qty"], float)
+    assert first["NoStockInQty"] == 9551.0
+    assert first["PlanStartDate"] == "2026-03-02T08:00:00"
+    assert first["Status"] == "4"
+    material = first["MaterialId"]
+    assert first["MaterialId_Id"] == material["Id"] == sim.bill("BD_MATERIAL", "M-10")["FMATERIALID"]
+    assert material["Number"] == "M-10"
+    assert material["Name"] == [{"Key": 2052, "Value": "叶轮"}]
+    assert material["MaterialBase"][0]["BaseUnitId"]["Number"] == "Pcs"
+    assert material["MaterialStock"][0]["IsBatchManage"] is True
+    assert material["MaterialStock"][0]["StoreURNum"] == 6.0
+    assert (first["Lot_Text"], first["Lot"]["Number"], first["Lot_Id"]) == ("LOT-1", "LOT-1", first["Lot"]["Id"])
+    assert (second["Lot_Id"], second["Lot"], second["Lot_Text"]) == (0, None, " ")
+    by_id = json.loads(sdk_for(sim).View("PRD_MO", {"Id": str(fid)}))["Result"]["Result"]
+    assert by_id == bill
+    base = json.loads(sdk_for(sim).View("BD_MATERIAL", {"Number": "M-10"}))["Result"]["Result"]
+    assert "FFormId" not in base
+    assert (base["Number"], base["ForbidStatus"], base["DocumentStatus"]) == ("M-10", "A", "C")
+    assert base["MaterialStock"][0]["StoreUnitID"]["Number"] == "Box"
+    missing = json.loads(sdk_for(sim).View("PRD_MO", {"Number": "MO404"}))
+    assert (missing["Result"]["ResponseStatus"]["IsSuccess"], missing["Result"]["ResponseStatus"]["MsgCode"]) == (False, 10)

@@ -51,6 +51,15 @@ OPTIONS: dict[str, list[dict[str, Any]]] = {
     "to_sap_date": [{"tz": zone} for zone in ZONES],
     "to_iso_date": [{"tz": zone} for zone in ZONES],
     "to_sap_time": [{"tz": zone, "separator": sep} for zone in ZONES for sep in ("", ":")],
+    "kingdee_bill_no": [{}],
+    "kingdee_entry_seq": [{}],
+    "kingdee_number": [{}],
+    "kingdee_sum": [{}],
+    "kingdee_datetime": [{"tz": zone} for zone in ZONES],
+    "yonyou_add": [{}],
+    "yonyou_date": [{"tz": zone} for zone in ZONES],
+    "yonyou_datetime": [{"tz": zone} for zone in ZONES],
+    "yonyou_format_datetime": [{"tz": zone} for zone in ZONES],
 }
 
 HOSTILE_TEXT = [

@@ -1,11 +1,20 @@
 """ExecuteBillQuery's ``FilterString``: the SQL-like conditions K/3 Cloud takes, as a predicate
-over a row of field values (keys as in FieldKeys, e.g. ``FBillNo``, ``FMaterialId.FNumber``).
+over a row of field values (keys as written in the filter, e.g. ``FBillNo``, ``FMaterialId.FNumber``).
 
 Grammar (case-insensitive keywords): ``expr := term (OR term)*``, ``term := factor (AND factor)*``,
 ``factor := NOT factor | '(' expr ')' | field op value | field [NOT] IN '(' value, ... ')' |
 field [NOT] LIKE 'pattern'``, ``op`` one of ``= <> != < > <= >=``; values are quoted strings
-(``''`` inside for a quote) or numbers. A field the form does not have is refused as the real
-server refuses it (MsgCode 9); anything else that does not parse is a parameter error.
+(``''`` inside for a quote) or numbers. A time compares with a time as times
+(``FModifyDate >= '2025-01-19'`` is ``>= 2025-01-19T00:00:00``). A field the form does not have is
+refused as the real server refuses it (MsgCode 9); anything else that does not parse is a
+parameter error.
+
+The array form (``[{"Left": "(", "FieldName": "FNumber", "Compare": "=", "Value": "L1",
+"Right": ")", "Logic": ""}]``) is turned into that text by :func:`array_filter`: ``Compare`` as
+an operator (``= <> != > < >= <=``, ``like``, ``not like``) or the code ``67`` (equals, as the
+official documentation's example and client code use it); other numeric codes are not known
+here and are refused as a parameter error. ``Logic`` joins an item with the next: ``""``, ``0``
+or ``AND`` -> AND, ``1`` or ``OR`` -> OR.
 """
 
 from __future__ import annotations
@@ -15,10 +24,13 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["FilterError", "UnknownField", "parse_filter"]
+from adapters.kingdee.simulator.values import parse_local
+
+__all__ = ["FilterError", "UnknownField", "array_filter", "parse_filter", "parse_filter_fields"]
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool]
+Known = frozenset[str] | Callable[[str], bool]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><>|!=|<=|>=|=|<|>)|(?P<paren>[(),])"
@@ -26,7 +38,7 @@ _TOKEN = re.compile(
 )
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}")
 
 
 class FilterError(ValueError):
@@ -62,15 +74,19 @@ def _literal(kind: str, text: str) -> Any:
 
 
 def _compare(left: Any, right: Any) -> tuple[Any, Any]:
-    """Both sides as numbers when both can be, else as text (dates compare as ISO text)."""
+    """Both sides as numbers when both can be, times when both are, else as text."""
+    if isinstance(left, bool):
+        left = int(left) if isinstance(right, Decimal) else str(left).lower()
     if isinstance(right, Decimal) or isinstance(left, int | float | Decimal):
         try:
             return Decimal(str(left)), Decimal(str(right))
         except InvalidOperation:
             pass
     left_text, right_text = ("" if left is None else str(left)), str(right)
-    if _DATE.match(left_text) and _DATE.match(right_text):  # 2026-02-01T08:00:00 as 2026-02-01 08:00:00
-        return left_text.replace("T", " "), right_text.replace("T", " ")
+    if _DATE.match(left_text) and _DATE.match(right_text):
+        left_time, right_time = parse_local(left_text), parse_local(right_text)
+        if left_time is not None and right_time is not None:
+            return left_time, right_time
     return left_text, right_text
 
 
@@ -79,10 +95,11 @@ def _like(pattern: str) -> re.Pattern[str]:
 
 
 class _Parser:
-    def __init__(self, text: str, fields: frozenset[str]) -> None:
+    def __init__(self, text: str, fields: Known) -> None:
         self.tokens = _tokens(text)
         self.at = 0
-        self.fields = fields
+        self.known: Callable[[str], bool] = fields.__contains__ if isinstance(fields, frozenset) else fields
+        self.used: list[str] = []
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "")
@@ -133,8 +150,9 @@ class _Parser:
         kind, field = self.take()
         if kind != "word":
             raise FilterError(f"FilterString: a field expected, not {field!r}")
-        if field not in self.fields:
+        if not self.known(field):
             raise UnknownField(field)
+        self.used.append(field)
         negate = self.keyword("NOT")
         if self.keyword("IN"):
             self.expect("(")
@@ -159,17 +177,57 @@ class _Parser:
         return lambda row: test(*_compare(row.get(field), right))
 
 
-def parse_filter(text: str, fields: frozenset[str]) -> Predicate:
-    """The predicate of ``text`` over rows with ``fields`` (an empty filter takes every row).
+def parse_filter_fields(text: str, fields: Known) -> tuple[Predicate, list[str]]:
+    """The predicate of ``text`` over rows with ``fields`` (a set, or a test of a field's name),
+    and the fields it reads (an empty filter takes every row).
 
     Raises:
         UnknownField: a field the form does not have.
         FilterError: the text does not parse.
     """
     if not text.strip():
-        return lambda _row: True
+        return (lambda _row: True), []
     parser = _Parser(text, fields)
     predicate = parser.expr()
     if parser.peek()[0] != "end":
         raise FilterError(f"FilterString: unexpected {parser.peek()[1]!r}")
-    return predicate
+    return predicate, parser.used
+
+
+def parse_filter(text: str, fields: Known) -> Predicate:
+    """:func:`parse_filter_fields` without the fields."""
+    return parse_filter_fields(text, fields)[0]
+
+
+_COMPARES = {"=": "=", "67": "=", "==": "=", "<>": "<>", "!=": "<>", ">": ">", "<": "<", ">=": ">=", "<=": "<=",
+             "like": "LIKE", "not like": "NOT LIKE"}
+
+
+def _quoted(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return "'" + str("" if value is None else value).replace("'", "''") + "'"
+
+
+def array_filter(items: list[Any]) -> str:
+    """The text of an array FilterString.
+
+    Raises:
+        FilterError: an item is not an object, or its Compare is not known.
+    """
+    parts: list[str] = []
+    for position, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise FilterError(f"FilterString[{position}]: an object expected")
+        compare = _COMPARES.get(str(item.get("Compare", "")).strip().lower())
+        if compare is None:
+            raise FilterError(f"FilterString[{position}]: Compare {item.get('Compare')!r} is not supported by the simulator")
+        value = item.get("Value")
+        if compare.endswith("LIKE") and "%" not in str(value) and "_" not in str(value):
+            value = f"%{value}%"
+        if parts:
+            parts.append("OR" if str(items[position - 1].get("Logic", "")).strip().upper() in ("1", "OR") else "AND")
+        parts.append(f"{item.get('Left') or ''} {item.get('FieldName')} {compare} {_quoted(value)} {item.get('Right') or ''}")
+    return " ".join(parts)
