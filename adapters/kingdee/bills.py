@@ -11,7 +11,7 @@ from typing import Any
 from adapters.kingdee.bill_calls import split_order_id
 from bridge.errors import PermanentError
 
-__all__ = ["BillReader", "BillRow", "MoEntry"]
+__all__ = ["BillReader", "BillRow", "Component", "MoEntry"]
 
 
 def _quoted(value: str, what: str) -> str:
@@ -31,6 +31,17 @@ class MoEntry:
     org: str
     material: str
     unit: str
+    stock: str = ""
+
+
+@dataclass(frozen=True)
+class Component:
+    """A PRD_PPBOM entry row of an order row: where its material is picked from."""
+
+    fid: str
+    entry_id: str
+    stock: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,25 +74,26 @@ class BillReader:
                 return found
         bill, seq = split_order_id(order_id)
         rows = self.client.execute_bill_query(
-            "PRD_MO", "FID,FBillNo,FTreeEntity_FEntryId,FTreeEntity_FSeq,FPrdOrgId.FNumber,FMaterialId.FNumber,FUnitId.FNumber",
+            "PRD_MO", "FID,FBillNo,FTreeEntity_FEntryId,FTreeEntity_FSeq,FPrdOrgId.FNumber,FMaterialId.FNumber,"
+            "FUnitId.FNumber,FStockId.FNumber",
             filter_string=f"FBillNo = {_quoted(bill, 'order')} AND FTreeEntity_FSeq = {seq}", limit=2)
         if not rows:
             raise PermanentError(f"order {order_id}: K/3 Cloud has no PRD_MO {bill} with entry row {seq}")
-        fid, number, entry_id, row_seq, org, material, unit = (rows[0] + [None] * 7)[:7]
+        fid, number, entry_id, row_seq, org, material, unit, stock = (rows[0] + [None] * 8)[:8]
         entry = MoEntry(str(fid), str(number), str(entry_id), int(row_seq or seq), str(org or ""), str(material or ""),
-                        str(unit or ""))
+                        str(unit or ""), str(stock or ""))
         with self._lock:
             self._orders[order_id] = entry
             while len(self._orders) > self.cache_size:
                 self._orders.popitem(last=False)
         return entry
 
-    def ppbom_entries(self, entry: MoEntry) -> dict[str, tuple[str, str]]:
-        """The order row's components in PRD_PPBOM: material number -> (FID, FEntryID)."""
+    def ppbom_entries(self, entry: MoEntry) -> dict[str, Component]:
+        """The order row's components in PRD_PPBOM, by material number."""
         rows = self.client.execute_bill_query(
-            "PRD_PPBOM", "FID,FEntity_FEntryID,FMaterialID2.FNumber",
+            "PRD_PPBOM", "FID,FEntity_FEntryID,FMaterialID2.FNumber,FStockID.FNumber,FUnitID2.FNumber",
             filter_string=f"FMOBillNO = {_quoted(entry.bill_no, 'order')} AND FMOEntrySeq = {entry.seq}")
-        return {str(r[2]): (str(r[0]), str(r[1])) for r in rows if len(r) >= 3}
+        return {str(r[2]): Component(str(r[0]), str(r[1]), str(r[3] or ""), str(r[4] or "")) for r in rows if len(r) >= 5}
 
     def by_key(self, form: str, key: str) -> list[BillRow]:
         """The bills of ``form`` carrying ``key`` in the key field."""

@@ -125,13 +125,22 @@ class KingdeeSink:
             entry.setdefault("FMoEntrySeq", mo.seq)
             entry["FMoId"], entry["FMoEntryId"] = int(mo.fid), int(mo.entry_id)
             source_form, source = "PRD_MO", (mo.fid, mo.entry_id)
+            stock, unit = mo.stock, mo.unit
             if form == "PRD_PickMtrl":
                 material = str((entry.get("FMaterialId") or {}).get("FNumber") or "")
                 if material not in components:
                     raise PermanentError(f"order {mo.bill_no}-{mo.seq}: material {material} is not a component "
                                          f"of its PRD_PPBOM ({', '.join(sorted(components)) or 'none found'})")
-                source_form, source = "PRD_PPBOM", components[material]
-                entry["FPPBomEntryId"] = int(source[1])
+                component = components[material]
+                source_form, source = "PRD_PPBOM", (component.fid, component.entry_id)
+                stock, unit = component.stock, component.unit
+                entry["FPPBomEntryId"] = int(component.entry_id)
+            elif not entry.get("FMaterialId") and mo.material:  # a report that names no produced item
+                entry["FMaterialId"] = {"FNumber": mo.material}
+            if not entry.get("FStockId") and stock and form != "PRD_MORPT":
+                entry["FStockId"] = {"FNumber": stock}  # where the order (or its material list) says
+            if not entry.get("FUnitID") and unit:
+                entry["FUnitID"] = {"FNumber": unit}
             if rule:
                 entry["FEntity_Link"] = [{"FEntity_Link_FRuleId": rule, "FEntity_Link_FSTableName": _SOURCE_TABLE[source_form],
                                           "FEntity_Link_FSBillId": int(source[0]), "FEntity_Link_FSId": int(source[1])}]
