@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+import tenacity
 
 from adapters.kingdee.errors import ERRORS, msg_code
 from adapters.kingdee.formats import dumps
@@ -88,11 +89,13 @@ class KingdeeClient:
         timeout_s: float = 30.0,
         errors: ErrorTable = ERRORS,
         clock: Callable[[], float] = time.time,
+        not_sent_attempts: int = 3,
     ) -> None:
         if mode == "password" and not password:
             raise ConfigError("Kingdee: password login needs a password")
         self.url = url.rstrip("/")
         self.identity, self.mode, self.errors = identity, mode, errors
+        self.not_sent_attempts = max(1, not_sent_attempts)
         self._password = password
         self._clock = clock
         self._path = urlsplit(self.url).path
@@ -186,6 +189,15 @@ class KingdeeClient:
 
     # -- transport -----------------------------------------------------------------------
     def _post(self, service: str, body: Mapping[str, Any]) -> tuple[Any, bytes]:
+        """:meth:`_post_once`, again after a short wait while the server answered before running
+        anything (503, never connected): nothing was done, so asking again is safe."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.not_sent_attempts),
+            wait=tenacity.wait_exponential(multiplier=0.05, max=1.0),
+            retry=tenacity.retry_if_exception_type(NotSentError), reraise=True)
+        return retrying(self._post_once, service, body)
+
+    def _post_once(self, service: str, body: Mapping[str, Any]) -> tuple[Any, bytes]:
         path = f"{self._path}/{service}.common.kdsvc"
         headers = {"Content-Type": "application/json"}
         if self.mode == "signed":

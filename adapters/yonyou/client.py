@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import tenacity
 
 from adapters.yonyou.errors import ERRORS, GATEWAY_REFUSALS
 from adapters.yonyou.settings import YonyouClientSettings
@@ -87,6 +88,7 @@ class YonyouClient:
         self._http = httpx.Client(verify=_tls(settings), timeout=settings.timeout_s, trust_env=False,
                                   proxy=settings.proxy, follow_redirects=False, transport=transport)
         self.tokens = TokenSource(settings, app_key, app_secret, self._fetch, errors, clock)
+        self.not_sent_attempts = 3
         self._last = threading.local()  # the bytes of this thread's last reply (get_raw)
 
     def __repr__(self) -> str:
@@ -127,6 +129,15 @@ class YonyouClient:
         return reply, self._last.content
 
     def _call(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """:meth:`_call_once`, again after a short wait while nothing was carried out (503, 429,
+        a gateway's rate limit, never connected): asking again is safe."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.not_sent_attempts),
+            wait=tenacity.wait_exponential(multiplier=0.05, max=1.0),
+            retry=tenacity.retry_if_exception_type(NotSentError), reraise=True)
+        return retrying(self._call_once, method, path, body, params)
+
+    def _call_once(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
         path = "/" + path.lstrip("/")
         gateway = self.tokens.endpoints().gateway_url
         token = self.tokens.token()

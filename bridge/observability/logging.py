@@ -51,7 +51,7 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
     "bridge_context",
 }
 #: Libraries whose INFO chatter is kept out of the bridge's logs (they log WARNING and up).
-QUIET_LOGGERS = ("pika",)
+QUIET_LOGGERS = ("pika", "httpx", "httpcore")  # httpx logs every request (URL and query) at INFO
 #: pika modules that only ever log about opening, losing or closing the connection.
 _PIKA_CONNECTION_MODULES = frozenset(
     {

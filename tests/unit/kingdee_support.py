@@ -54,6 +54,7 @@ def report(report_id: str, *, order: str = "MO001001-1", event: str = "created",
         "entity": "report",
         "event": event,
         "source": {"system": "mes", "instance": "LINE1", "document_type": "report", "document_id": report_id},
+        "correlation_id": f"mes:LINE1:{report_id}",
         "version": "20261203100000",
         "occurred_at": "2026-12-03T10:00:00+08:00",
         "payload": payload,
@@ -61,11 +62,12 @@ def report(report_id: str, *, order: str = "MO001001-1", event: str = "created",
 
 
 class OneShot:
-    """Makes a fault draw come out true once."""
+    """Makes a fault draw come out true once (``armed = True``), or ``armed = n`` times in a row."""
 
     def __init__(self) -> None:
-        self.armed = False
+        self.armed: bool | int = False
 
     def __call__(self) -> bool:
-        hit, self.armed = self.armed, False
-        return hit
+        left = int(self.armed)
+        self.armed = max(0, left - 1)
+        return left > 0

@@ -58,7 +58,7 @@ class TestKingdeeSinkContract(RemoteSinkContract):
         self.lose.armed = True
 
     def fail_next_call(self, sink: Any) -> None:
-        self.fail.armed = True
+        self.fail.armed = sink.client.not_sent_attempts  # an outage outlasting the client's own retries
 
 
 @pytest.fixture
@@ -171,3 +171,11 @@ def test_a_blocked_lot_is_forbidden_in_the_lot_master_and_released_enables_it(si
     [restricted] = stage.process([delivery_of(lot_event("restricted", 3), 3)])
     assert restricted.kind is OutcomeKind.DEAD_LETTER
     assert "Forbid and Enable" in str(restricted.error)
+
+
+def test_a_503_before_anything_ran_is_asked_again_at_once_not_posted_twice(sim: Any, stage: Any) -> None:
+    fail = OneShot()
+    sim.faults.should_fail = fail
+    fail.armed = stage.sink.client.not_sent_attempts - 1  # the client's own retries ride it out
+    assert stage.process([delivery_of(report("R-18"))])[0].note["decision"] == "applied"
+    assert [len(v) for v in bills_of(sim, "R-18").values()] == [1, 1, 1]

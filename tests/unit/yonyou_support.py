@@ -53,6 +53,7 @@ def report(report_id: str, *, order: str = f"{ORDER}-10", event: str = "created"
         "entity": "report",
         "event": event,
         "source": {"system": "mes", "instance": "LINE1", "document_type": "report", "document_id": report_id},
+        "correlation_id": f"mes:LINE1:{report_id}",
         "version": "20261203100000",
         "occurred_at": "2026-12-03T10:00:00+08:00",
         "payload": payload,
