@@ -3,7 +3,9 @@
 #   1. translate the sample SAP documents offline (no broker needed);
 #   2. start `bridge run` (RabbitMQ + SQLite ledger), ingest real SAP IDocs (XML and flat) and
 #      one broken IDoc, show what reached the MES, the dead letter with its reason, the metrics;
-#   3. stop the bridge with SIGTERM (it finishes in-flight messages and exits 0).
+#   3. stop the bridge with SIGTERM (it finishes in-flight messages and exits 0);
+#   4.-6. the closed loops with SAP, Kingdee K/3 Cloud and Yonyou YonBIP, each against its
+#      simulator: an ERP order reaches the MES, the MES reports work, the ERP holds it once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -92,3 +94,47 @@ kill -TERM $loop_pid
 wait $loop_pid && echo "bridge stopped cleanly (exit 0); logs in $out/loop-bridge.log and $out/sap-simulator.log"
 kill -TERM $sim_pid; wait $sim_pid || true
 trap - EXIT
+
+erp_loop() {  # erp_loop NAME PORT SIM_PORT CONFIG SIMULATE_ARGS...
+  local name=$1 port=$2 sim_port=$3 config=$4; shift 4
+  export BRIDGE_HTTP_PORT=$port BRIDGE_DATABASE_URL="sqlite:///$out/$name-ledger.sqlite" BRIDGE_CONFIG=$config
+  .venv/bin/bridge topology declare > "$out/$name-topology.txt"
+  .venv/bin/python - "$name" <<'PY'
+import sys
+import pika
+c = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
+ch = c.channel()
+queue = f"demo.{sys.argv[1]}-mes-inbox"
+ch.queue_declare(queue, durable=True)
+ch.queue_bind(queue, "mes.events", "order.*")
+ch.queue_purge(queue)
+c.close()
+PY
+  .venv/bin/bridge simulate "$name" --port "$sim_port" "$@" > "$out/$name-simulator.log" 2>&1 &
+  local sim_pid=$!
+  .venv/bin/bridge run > "$out/$name-bridge.log" 2>&1 &
+  local run_pid=$!
+  trap "kill -TERM $run_pid $sim_pid 2>/dev/null || true" EXIT
+  for _ in $(seq 1 30); do curl -fs "localhost:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
+  .venv/bin/python scripts/demo_erp.py "$name" "demo.$name-mes-inbox" "http://127.0.0.1:$port"
+  kill -TERM $run_pid
+  wait $run_pid && echo "bridge stopped cleanly (exit 0); logs in $out/$name-bridge.log and $out/$name-simulator.log"
+  kill -TERM $sim_pid; wait $sim_pid || true
+  trap - EXIT
+}
+
+echo "== 4. the closed loop with Kingdee K/3 Cloud (examples/kingdee-loop.yaml against bridge simulate kingdee)"
+export KINGDEE_URL=http://127.0.0.1:8200/k3cloud KINGDEE_ACCT_ID=65f0a1b2c3d4e5 KINGDEE_USER=mes_bridge
+export KINGDEE_APP_ID=300123_MTIzNDU2Nzg5MGFiY2RlZmdoaWprbG1u KINGDEE_APP_SECRET=demo-kingdee-app-secret
+echo "K/3 Cloud (simulated) holds 2 audited production orders (3 entry rows), 3 materials and 2 lots; the bridge polls them:"
+erp_loop kingdee 8082 8200 examples/kingdee-loop.yaml --seed adapters/kingdee/simulator/demo_seed.json
+
+echo "== 5. the closed loop with Yonyou YonBIP (examples/yonyou-loop.yaml against bridge simulate yonyou)"
+export YONYOU_URL=http://127.0.0.1:8300 YONYOU_TENANT_ID=demo-tenant
+export YONYOU_APP_KEY=demo-yonyou-app-key YONYOU_APP_SECRET=demo-yonyou-app-secret
+echo "YonBIP (simulated) holds 2 audited production orders (3 lines), 4 materials and 4 batch numbers; the bridge polls them:"
+erp_loop yonyou 8083 8300 examples/yonyou-loop.yaml --seed adapters/yonyou/simulator/demo_seed.json
+
+echo "== summary: SAP, Kingdee and Yonyou each sent orders to the MES through the bridge and hold the MES's"
+echo "   work report once (SAP: confirmation and goods movements; K/3 Cloud: PRD_MORPT, PRD_INSTOCK, PRD_PickMtrl;"
+echo "   YonBIP: finishedreport, storeprorecord, materialout), audited and linked to the order"
