@@ -20,7 +20,14 @@ from adapters.kingdee.bill_calls import plan_lot, plan_report, plan_reversal
 from adapters.kingdee.bills import BillReader, BillRow, MoEntry
 from adapters.kingdee.client import failed, messages, response_status
 from adapters.kingdee.target import KingdeeTargetSettings
-from bridge.adapter.sink import Acknowledgement, DeliveryContext, DocumentRef, RemoteCall, SinkContext
+from bridge.adapter.sink import (
+    Acknowledgement,
+    DeliveryContext,
+    DocumentRef,
+    RemoteCall,
+    SinkContext,
+    order_serial_key,
+)
 from bridge.errors import ConfigError, PermanentError, TransientError
 from bridge.sinks.base import SinkEvent
 
@@ -47,10 +54,7 @@ class KingdeeSink:
         self.reader = BillReader(client, settings.key_field, settings.order_cache)
 
     def serial_key(self, event: SinkEvent) -> str:
-        payload = event.envelope.get("payload") or {}
-        if event.entity == "lot":
-            return f"lot:{payload.get('material_id')}:{payload.get('lot_id')}"
-        return f"order:{payload.get('order_id', '')}"
+        return order_serial_key(event)
 
     def plan(self, event: SinkEvent, context: DeliveryContext) -> Sequence[RemoteCall]:
         envelope = event.envelope

@@ -31,7 +31,14 @@ from adapters.sap.soap_client import client_for
 from adapters.sap.target import SapTargetSettings
 from adapters.sap.xml_writer import write_idoc_xml
 from bridge.adapter.errors import ErrorTable
-from bridge.adapter.sink import Acknowledgement, DeliveryContext, DocumentRef, RemoteCall, SinkContext
+from bridge.adapter.sink import (
+    Acknowledgement,
+    DeliveryContext,
+    DocumentRef,
+    RemoteCall,
+    SinkContext,
+    order_serial_key,
+)
 from bridge.errors import ConfigError, PermanentError, TransientError
 from bridge.sinks.base import SinkEvent
 
@@ -70,10 +77,7 @@ class SapSink:
         self._lock = threading.Lock()
 
     def serial_key(self, event: SinkEvent) -> str:
-        payload = event.envelope.get("payload") or {}
-        if event.entity == "lot":
-            return f"lot:{payload.get('material_id')}:{payload.get('lot_id')}"
-        return f"order:{payload.get('order_id', '')}"
+        return order_serial_key(event)
 
     def plan(self, event: SinkEvent, context: DeliveryContext) -> Sequence[RemoteCall]:
         envelope = event.envelope

@@ -30,7 +30,14 @@ from adapters.yonyou.errors import ERRORS
 from adapters.yonyou.order_lines import OrderLine, OrderLines, split_order_id
 from adapters.yonyou.results import write_result
 from adapters.yonyou.target import DOCUMENTS, YonyouTargetSettings
-from bridge.adapter.sink import Acknowledgement, DeliveryContext, DocumentRef, RemoteCall, SinkContext
+from bridge.adapter.sink import (
+    Acknowledgement,
+    DeliveryContext,
+    DocumentRef,
+    RemoteCall,
+    SinkContext,
+    order_serial_key,
+)
 from bridge.errors import ConfigError, PermanentError
 from bridge.sinks.base import SinkEvent
 
@@ -68,10 +75,7 @@ class YonyouSink:
         self.lines = OrderLines(client)
 
     def serial_key(self, event: SinkEvent) -> str:
-        payload = event.envelope.get("payload") or {}
-        if event.entity == "lot":
-            return f"lot:{payload.get('material_id')}:{payload.get('lot_id')}"
-        return f"order:{payload.get('order_id', '')}"
+        return order_serial_key(event)
 
     # -- planning ----------------------------------------------------------------------------
     def plan(self, event: SinkEvent, context: DeliveryContext) -> Sequence[RemoteCall]:

@@ -30,6 +30,7 @@ __all__ = [
     "RemoteCall",
     "RemoteSink",
     "SinkContext",
+    "order_serial_key",
 ]
 
 
@@ -159,6 +160,15 @@ class RemoteSink(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def order_serial_key(event: SinkEvent) -> str:
+    """The usual :meth:`RemoteSink.serial_key`: a report's production order, or a lot
+    (``lot:<material>:<lot>``), so that an ERP gets each one's events in order."""
+    payload = event.envelope.get("payload") or {}
+    if event.entity == "lot":
+        return f"lot:{payload.get('material_id')}:{payload.get('lot_id')}"
+    return f"order:{payload.get('order_id', '')}"
 
 
 @dataclass(frozen=True)

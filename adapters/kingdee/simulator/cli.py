@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -14,6 +10,7 @@ from adapters.kingdee.simulator.server import KingdeeSimulator
 from bridge.errors import ConfigError
 from bridge.receivers.auth import secret_from_env
 from bridge.simulation.faults import FaultSettings, fault_options
+from bridge.simulation.serving import serve_until_signalled
 
 __all__ = ["kingdee_simulator"]
 
@@ -59,27 +56,11 @@ def kingdee_simulator(port: int, host: str, acct_id: str, user: str, app_id: str
         seeded = simulator.seed_file(seed_file) if seed_file else 0
     except (ConfigError, ValueError, OSError) as exc:
         raise click.UsageError(str(exc)) from None
-    stopping = threading.Event()
+    def banner() -> str:  # once listening: the URL has its port
+        return (f"Kingdee simulator: {simulator.url} (data center {acct_id}, user {user}, {seeded} records seeded, "
+                f"store {store_path or 'in memory'})")
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        simulator.start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        click.echo(f"Kingdee simulator: {simulator.url} (data center {acct_id}, user {user}, {seeded} records seeded, "
-                   f"store {store_path or 'in memory'})")
-        sys.stdout.flush()
-        stopping.wait()
-    finally:
-        simulator.stop()
-        simulator.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        click.echo("Kingdee simulator stopped")
+    serve_until_signalled(simulator, "Kingdee", banner, address=f"{host}:{port}")
 
 
 if __name__ == "__main__":

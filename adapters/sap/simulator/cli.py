@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -15,6 +11,7 @@ from adapters.sap.simulator.server import SapSimulator
 from bridge.errors import ConfigError
 from bridge.receivers.auth import secret_from_env
 from bridge.simulation.faults import FaultSettings, fault_options
+from bridge.simulation.serving import serve_until_signalled
 
 __all__ = ["sap"]
 
@@ -60,23 +57,8 @@ def sap(port: int, host: str, user: str | None, password: str | None, client: st
                                  push_user=push_user, push_password=push_password)
     except (ConfigError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    stopping = threading.Event()
+    def banner() -> str:
+        return (f"SAP simulator: index {simulator.url}/ (client {client}, {len(simulator.state.orders)} orders, "
+                f"{len(simulator.state.batches)} batches)")
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        simulator.start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        click.echo(f"SAP simulator: index {simulator.url}/ (client {client}, {len(simulator.state.orders)} orders, "
-                   f"{len(simulator.state.batches)} batches)")
-        sys.stdout.flush()
-        stopping.wait()
-    finally:
-        simulator.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        click.echo("SAP simulator stopped")
+    serve_until_signalled(simulator, "SAP", banner, address=f"{host}:{port}")

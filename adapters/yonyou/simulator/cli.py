@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -15,6 +11,7 @@ from adapters.yonyou.simulator.server import YonyouSimulator
 from bridge.errors import ConfigError
 from bridge.receivers.auth import secret_from_env
 from bridge.simulation.faults import FaultSettings, fault_options
+from bridge.simulation.serving import serve_until_signalled
 
 __all__ = ["DEMO_SEED", "yonyou"]
 
@@ -71,23 +68,8 @@ def yonyou(port: int, host: str, app_key: str | None, app_secret: str | None, te
                 counts[section] += count
     except (ConfigError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    stopping = threading.Event()
+    def banner() -> str:  # once listening: the URL has its port
+        return (f"Yonyou simulator: {simulator.url} (tenant {tenant_id or 'any'}; {counts['materials']} materials, "
+                f"{counts['batches']} lots, {counts['orders']} production orders)")
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        simulator.start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        click.echo(f"Yonyou simulator: {simulator.url} (tenant {tenant_id or 'any'}; {counts['materials']} materials, "
-                   f"{counts['batches']} lots, {counts['orders']} production orders)")
-        sys.stdout.flush()
-        stopping.wait()
-    finally:
-        simulator.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        click.echo("Yonyou simulator stopped")
+    serve_until_signalled(simulator, "Yonyou", banner, address=f"{host}:{port}")
