@@ -22,7 +22,7 @@ from bridge.runtime import Runtime, names_for
 from bridge.simulation.faults import FaultSettings
 
 from .erp_loops import LOOPS, settings_for
-from .harness import MesTap, bridge_topology, publish_as_the_mes, wait_for, write_config
+from .harness import MesTap, bridge_topology, browse, publish_as_the_mes, wait_for, write_config
 from .test_fault_tolerance import start_bridge, stop_bridge
 
 pytestmark = pytest.mark.integration
@@ -132,3 +132,26 @@ def test_with_every_other_call_failing_lost_replies_and_a_sigkill_each_report_po
     for name, secret in loop.env().items():
         if "SECRET" in name or "TOKEN" in name:  # an app key or user names the bridge, like a login
             assert secret not in log, name
+
+
+def test_a_business_error_is_a_dead_letter_carrying_the_erps_own_words(
+    rabbitmq: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, system: str,
+) -> None:
+    loop = LOOPS[system].start()
+    for name, value in loop.env().items():
+        monkeypatch.setenv(name, value)
+    try:
+        settings = settings_for(tmp_path, system, loop.connection(), loop.route())
+        names = names_for(settings)
+        bad = loop.report("RPT-BAD-1", loop.seeded[0])
+        bad["payload"]["produced"][0]["material_id"] = "NO-SUCH-MATERIAL"
+        with bridge_topology(settings), bridge(settings):
+            publish_reports(settings, [bad])
+            dead = wait_for(lambda: browse(names.dead_letter_queue(names.deliver_queue(system))), timeout=30)
+    finally:
+        loop.stop()
+    [(props, body)] = dead
+    message = props.headers["x-bridge-error-message"]
+    assert "NO-SUCH-MATERIAL" in message, message
+    assert json.loads(body)["payload"]["report_id"] == "RPT-BAD-1"
+    assert len(loop.all_bills()) == 0

@@ -179,3 +179,19 @@ def test_a_503_before_anything_ran_is_asked_again_at_once_not_posted_twice(sim: 
     fail.armed = stage.sink.client.not_sent_attempts - 1  # the client's own retries ride it out
     assert stage.process([delivery_of(report("R-18"))])[0].note["decision"] == "applied"
     assert [len(v) for v in bills_of(sim, "R-18").values()] == [1, 1, 1]
+
+
+def test_a_save_never_drops_lines_of_a_bill_it_did_not_send(sim: Any, stage: Any) -> None:
+    sent: list[dict[str, Any]] = []
+    original = stage.sink.client.form
+
+    def spy(operation: str, form: str, data: Any, **kw: Any) -> Any:
+        if operation == "Save":
+            sent.append(data)
+        return original(operation, form, data, **kw)
+
+    stage.sink.client.form = spy
+    stage.process([delivery_of(report("R-19"))])
+    assert sent
+    assert {d["IsDeleteEntry"] for d in sent} == {"false"}  # a Save never deletes entry rows it omits
+    assert all("FID" not in d["Model"] for d in sent)  # and only ever creates: no bill is updated
