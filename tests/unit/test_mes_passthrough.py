@@ -53,7 +53,7 @@ def test_an_envelope_without_an_entity_is_named():
 
 
 def test_a_codec_for_an_unknown_system_is_still_a_config_error():
-    with pytest.raises(ConfigError, match="known: mes, sap"):
+    with pytest.raises(ConfigError, match="known: kingdee, mes, sap, yonyou"):
         Translator.create(mappings_dir=MAPPINGS, source_system="nosuch")
 
 
