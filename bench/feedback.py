@@ -15,13 +15,18 @@ The simulator runs in its own process (``bridge simulate sap --latency-ms 50``, 
     per report, like the baseline; ``--mode separate`` three (confirmation, receipt, issue).
 
 Prints reports/s of each (median over the rounds), the ratio, and checks that SAP holds each
-report exactly once. Usage:
+report exactly once. ``--erp kingdee`` and ``--erp yonyou`` measure the same against the K/3 Cloud
+and YonBIP simulators, a loop of plain httpx calls the baseline (see bench/feedback_kingdee.py and
+bench/feedback_yonyou.py). Usage:
     python bench/feedback.py [-n 2000] [--orders 50] [--latency-ms 50] [--rounds 3] [--in-flight 32] [--processes 2]
+    python bench/feedback.py --erp kingdee [--kingdee-bills PRD_MORPT|all] [--workflow save|submit|audit] ...
+    python bench/feedback.py --erp yonyou [--yonyou-documents finishedreport|all] [--workflow save|audit] ...
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import signal
@@ -36,7 +41,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -64,23 +69,45 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class Bench(Protocol):
+    """One ERP's side of the bench (SAP here; bench/feedback_kingdee.py, bench/feedback_yonyou.py)."""
+
+    erp: str  # in "bridge (mes.feedback-><erp>)"
+    sim_name: str  # the simulator's process in the CPU line
+    baseline_label: str
+    route_name: str
+    bridge_env: dict[str, str]  # the secrets the route's *_env keys name
+    calls_per_report: int
+
+    def command(self, port: int) -> tuple[list[str], dict[str, str]]: ...
+    def url(self, port: int) -> str: ...
+    def baseline(self, url: str, count: int, tag: str) -> float: ...
+    def route(self, url: str) -> dict[str, Any]: ...
+    def envelopes(self, count: int, tag: str) -> list[dict[str, Any]]: ...
+    def options(self) -> str: ...
+    def notes(self) -> list[str]: ...
+    def check(self, url: str, bridge_reports: int) -> list[str]: ...
+
+
 @contextmanager
-def simulator(folder: Path, orders: int, latency_ms: int) -> Iterator[tuple[str, int]]:
+def simulator(bench: Bench, folder: Path) -> Iterator[tuple[str, int]]:
+    """The bench's simulator (``bridge simulate ...``) in its own process, once it listens."""
     port = free_port()
-    seeds = [arg for path in order_variants(SEED, folder / "seeds", orders, 800000000) for arg in ("--seed", str(path))]
-    command = [sys.executable, "-m", "bridge.cli", "simulate", "sap", "--port", str(port), "--user", USER,
-               "--latency-ms", str(latency_ms), "--stock", "R1CH01007:DM01:B-4711=100000000", *seeds]
-    env = dict(os.environ, SAP_SIM_PASSWORD=PASSWORD)
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
+    arguments, env = bench.command(port)
+    log = folder / f"simulator-{port}.log"
+    with log.open("wb") as errors:
+        process = subprocess.Popen([sys.executable, "-m", "bridge.cli", *arguments], cwd=ROOT, env=dict(os.environ, **env),
+                                   stdout=subprocess.DEVNULL, stderr=errors)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{bench.sim_name} exited ({process.returncode}): {log.read_text(errors='replace')[-2000:]}")
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.1)
     try:
-        yield url, process.pid
+        yield bench.url(port), process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(10)
@@ -105,28 +132,69 @@ def envelope(report_id: str, order: int) -> dict[str, Any]:
     }
 
 
-def baseline(url: str, count: int, orders: int, tag: str) -> float:
-    """A plain loop of zeep calls: one BAPI_PRODORDCONF_CREATE_TT per report, in sequence."""
-    client = SapSoapClient(SapTargetSettings(url=url), USER, PASSWORD)
-    client.call("BAPI_PRODORD_GET_LIST", {})  # load the WSDL and connect before timing
-    started = time.perf_counter()
-    for n in range(count):
-        order = f"{800000000 + n % orders + 1:012d}"
-        report_id = f"B{tag}{n:06d}"
-        reply = client.call("BAPI_PRODORDCONF_CREATE_TT", {
-            "TIMETICKETS": [{"ORDERID": order, "OPERATION": "0010", "YIELD": "2.000", "SCRAP": "0.000",
-                             "POSTG_DATE": TODAY, "EX_IDENT": report_id, "CONF_TEXT": f"MES report {report_id}"}],
-            "GOODSMOVEMENTS": [
-                {"MATERIAL": "S1SP02677", "PLANT": "DM01", "BATCH": f"L{report_id[-9:]}", "MOVE_TYPE": "101", "MVT_IND": "F",
-                 "ENTRY_QNT": "2.000", "ENTRY_UOM": "ST", "ORDERID": order},
-                {"MATERIAL": "R1CH01007", "PLANT": "DM01", "BATCH": "B-4711", "MOVE_TYPE": "261",
-                 "ENTRY_QNT": "1.500", "ENTRY_UOM": "ST", "ORDERID": order},
-            ],
-            "LINK_CONF_GOODSMOV": [{"INDEX_CONFIRM": 1, "INDEX_GOODSMOV": 1}, {"INDEX_CONFIRM": 1, "INDEX_GOODSMOV": 2}],
-        })
-        if not any(str(r.get("CONF_NO") or "").strip("0") for r in reply["DETAIL_RETURN"]):
-            raise SystemExit(f"baseline: SAP refused report {report_id}: {reply['DETAIL_RETURN']}")
-    return count / (time.perf_counter() - started)
+class SapBench:
+    """The SAP simulator, the zeep baseline, the ``sink: sap`` route (``--mode``)."""
+
+    erp, sim_name, baseline_label, route_name = "SAP", "SAP simulator", "plain zeep loop", "sap"
+
+    def __init__(self, args: argparse.Namespace, folder: Path) -> None:
+        self.bridge_env = {"BENCH_SAP_USER": USER, "BENCH_SAP_PASSWORD": PASSWORD}
+        self.folder, self.orders, self.latency_ms, self.mode = folder, args.orders, args.latency_ms, args.mode
+        self.calls_per_report = 1 if self.mode == "confirmation" else 3
+
+    def command(self, port: int) -> tuple[list[str], dict[str, str]]:
+        seeds = [arg for path in order_variants(SEED, self.folder / "seeds", self.orders, 800000000) for arg in ("--seed", str(path))]
+        return (["simulate", "sap", "--port", str(port), "--user", USER, "--latency-ms", str(self.latency_ms),
+                 "--stock", "R1CH01007:DM01:B-4711=100000000", *seeds], {"SAP_SIM_PASSWORD": PASSWORD})
+
+    def url(self, port: int) -> str:
+        return f"http://127.0.0.1:{port}"
+
+    def notes(self) -> list[str]:
+        return []
+
+    def options(self) -> str:
+        return f"mode {self.mode}"
+
+    def baseline(self, url: str, count: int, tag: str) -> float:
+        """A plain loop of zeep calls: one BAPI_PRODORDCONF_CREATE_TT per report, in sequence."""
+        client = SapSoapClient(SapTargetSettings(url=url), USER, PASSWORD)
+        client.call("BAPI_PRODORD_GET_LIST", {})  # load the WSDL and connect before timing
+        started = time.perf_counter()
+        for n in range(count):
+            order = f"{800000000 + n % self.orders + 1:012d}"
+            report_id = f"B{tag}{n:06d}"
+            reply = client.call("BAPI_PRODORDCONF_CREATE_TT", {
+                "TIMETICKETS": [{"ORDERID": order, "OPERATION": "0010", "YIELD": "2.000", "SCRAP": "0.000",
+                                 "POSTG_DATE": TODAY, "EX_IDENT": report_id, "CONF_TEXT": f"MES report {report_id}"}],
+                "GOODSMOVEMENTS": [
+                    {"MATERIAL": "S1SP02677", "PLANT": "DM01", "BATCH": f"L{report_id[-9:]}", "MOVE_TYPE": "101", "MVT_IND": "F",
+                     "ENTRY_QNT": "2.000", "ENTRY_UOM": "ST", "ORDERID": order},
+                    {"MATERIAL": "R1CH01007", "PLANT": "DM01", "BATCH": "B-4711", "MOVE_TYPE": "261",
+                     "ENTRY_QNT": "1.500", "ENTRY_UOM": "ST", "ORDERID": order},
+                ],
+                "LINK_CONF_GOODSMOV": [{"INDEX_CONFIRM": 1, "INDEX_GOODSMOV": 1}, {"INDEX_CONFIRM": 1, "INDEX_GOODSMOV": 2}],
+            })
+            if not any(str(r.get("CONF_NO") or "").strip("0") for r in reply["DETAIL_RETURN"]):
+                raise SystemExit(f"baseline: SAP refused report {report_id}: {reply['DETAIL_RETURN']}")
+        return count / (time.perf_counter() - started)
+
+    def route(self, url: str) -> dict[str, Any]:
+        return {"sink": "sap", "url": url, "user_env": "BENCH_SAP_USER", "password_env": "BENCH_SAP_PASSWORD",
+                "goods_movements": self.mode}
+
+    def envelopes(self, count: int, tag: str) -> list[dict[str, Any]]:
+        return [envelope(f"R{tag}{n:06d}", n % self.orders + 1) for n in range(count)]
+
+    def check(self, url: str, bridge_reports: int) -> list[str]:
+        """(confirmations, distinct EX_IDENTs) SAP holds for the bench's orders."""
+        client = SapSoapClient(SapTargetSettings(url=url), USER, PASSWORD)
+        rows = client.call("BAPI_PRODORDCONF_GETLIST", {"ORDER_RANGE": [
+            {"SIGN": "I", "OPTION": "BT", "LOW": f"{800000001:012d}", "HIGH": f"{800000000 + self.orders:012d}"}]})["CONFIRMATIONS"]
+        idents = [r["EX_IDENT"] for r in rows]
+        confirmations, distinct = len(idents), len(set(idents))
+        return [f"SAP holds {confirmations} confirmations, {distinct} distinct EX_IDENTs "
+                f"({'exactly once' if confirmations == distinct else 'DUPLICATES'})"]
 
 
 def publish(exchange: str, reports: list[dict[str, Any]]) -> None:
@@ -158,7 +226,7 @@ def done_calls(ledger: Path) -> tuple[int, float | None]:
 
 
 def bridge_round(
-    url: str, count: int, orders: int, mode: str, in_flight: int, folder: Path, tag: str, *, split: bool,
+    bench: Bench, url: str, count: int, in_flight: int, folder: Path, tag: str, *, split: bool,
     sim_pid: int, cpu: dict[str, list[float]], processes: int = 1,
 ) -> float:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -169,21 +237,19 @@ def bridge_round(
         "broker": {"prefix": prefix, "mes_exchange": f"{prefix}.mes.events", "feedback_exchange": f"{prefix}.mes.feedback",
                    "prefetch": 400, "batch_size": 200},
         "sources": {"mes": {"feedback": {"enabled": False}}},
-        "routes": [{"name": "sap", "sink": "sap", "events": ["report.*"], "url": url, "user_env": "BENCH_SAP_USER",
-                    "password_env": "BENCH_SAP_PASSWORD", "goods_movements": mode, "in_flight": in_flight,
+        "routes": [{"name": bench.route_name, "events": ["report.*"], **bench.route(url), "in_flight": in_flight,
                     "processes": processes}],
     })
     config = folder / f"{prefix}.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json", context=REVEAL_SECRETS)), encoding="utf-8")
     plan = topology_for(settings)
     declare_topology(AMQP_URL, plan)
-    calls_per_report = 1 if mode == "confirmation" else 3
     try:
-        publish(names_for(settings).feedback_exchange, [envelope(f"R{tag}{n:06d}", n % orders + 1) for n in range(count)])
-        env = dict(os.environ, BRIDGE_CONFIG=str(config), BENCH_SAP_USER=USER, BENCH_SAP_PASSWORD=PASSWORD)
+        publish(names_for(settings).feedback_exchange, bench.envelopes(count, tag))
+        env = dict(os.environ, BRIDGE_CONFIG=str(config), **bench.bridge_env)
         env.pop("BRIDGE_AMQP_URL", None)
         log = (folder / f"{prefix}.log").open("wb")
-        # intake and translate in one process, the deliver stage (one per SAP target: it alone
+        # intake and translate in one process, the deliver stage (one per ERP target: it alone
         # keeps an order's calls in sequence) in another: the two cores of a small host
         processes = [
             subprocess.Popen([sys.executable, "-m", "bridge.cli", "run", "--no-http", *roles], cwd=ROOT, env=env,
@@ -191,7 +257,7 @@ def bridge_round(
             for roles in ((["--role", "ingest", "--role", "translate"], ["--role", "deliver"]) if split else ([],))
         ]
         try:
-            expected = count * calls_per_report
+            expected = count * bench.calls_per_report
             first_seen: float | None = None
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
@@ -199,9 +265,9 @@ def bridge_round(
                 if done and first_seen is None:
                     first_seen, first_done = time.perf_counter(), done
                     watched = {"bridge deliver": with_descendants([processes[-1].pid]), "bridge intake+translate": [processes[0].pid],
-                               "SAP simulator": [sim_pid], "RabbitMQ": broker_pids()}
+                               bench.sim_name: [sim_pid], "RabbitMQ": broker_pids()}
                     if not split:
-                        watched = {"bridge (all roles)": [processes[0].pid], **{k: v for k, v in watched.items() if k in ("SAP simulator", "RabbitMQ")}}
+                        watched = {"bridge (all roles)": [processes[0].pid], **{k: v for k, v in watched.items() if k in (bench.sim_name, "RabbitMQ")}}
                     before = {name: cpu_seconds(pids) for name, pids in watched.items()}
                 if done >= expected:
                     break
@@ -211,7 +277,7 @@ def bridge_round(
             else:
                 raise SystemExit(f"bridge: only {done_calls(ledger)[0]} of {expected} calls settled in time; see {log.name}")
             elapsed = time.perf_counter() - (first_seen or time.perf_counter())
-            reports = (expected - first_done) / calls_per_report
+            reports = (expected - first_done) / bench.calls_per_report
             for name, pids in watched.items():
                 cpu.setdefault(name, []).append((cpu_seconds(pids) - before[name]) * 1000 / max(reports, 1))
         finally:
@@ -224,17 +290,17 @@ def bridge_round(
     return reports / elapsed if elapsed > 0 else float("nan")
 
 
-def exactly_once(url: str, orders: int) -> tuple[int, int]:
-    """(confirmations, distinct EX_IDENTs) SAP holds for the bench's orders."""
-    client = SapSoapClient(SapTargetSettings(url=url), USER, PASSWORD)
-    rows = client.call("BAPI_PRODORDCONF_GETLIST", {"ORDER_RANGE": [
-        {"SIGN": "I", "OPTION": "BT", "LOW": f"{800000001:012d}", "HIGH": f"{800000000 + orders:012d}"}]})["CONFIRMATIONS"]
-    idents = [r["EX_IDENT"] for r in rows]
-    return len(idents), len(set(idents))
+def make_bench(args: argparse.Namespace, folder: Path) -> Bench:
+    """SAP here, the others from bench/feedback_<erp>.py (their ``BENCH`` class)."""
+    if args.erp == "sap":
+        return SapBench(args, folder)
+    bench: Bench = importlib.import_module(f"bench.feedback_{args.erp}").BENCH(args, folder)
+    return bench
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--erp", choices=["sap", "kingdee", "yonyou"], default="sap", help="the ERP simulator posted to")
     parser.add_argument("-n", type=int, default=2000, help="reports per bridge round")
     parser.add_argument("--baseline-n", type=int, default=200, help="reports per baseline round")
     parser.add_argument("--orders", type=int, default=50)
@@ -242,7 +308,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--in-flight", type=int, default=32, help="calls in flight per deliver process")
     parser.add_argument("--processes", type=int, default=2, help="deliver processes (the route's processes:)")
-    parser.add_argument("--mode", choices=["confirmation", "separate"], default="confirmation")
+    parser.add_argument("--mode", choices=["confirmation", "separate"], default="confirmation", help="SAP: goods_movements")
+    parser.add_argument("--kingdee-bills", default="PRD_MORPT", help="Kingdee: the route's bills (comma-separated) or all")
+    parser.add_argument("--yonyou-documents", default="finishedreport", help="Yonyou: the route's documents (comma-separated) or all")
+    parser.add_argument("--workflow", choices=["save", "submit", "audit"], default="audit",
+                        help="Kingdee, Yonyou: how far the route takes each bill (Yonyou: save or audit)")
     parser.add_argument("--one-process", action="store_true", help="every role in one bridge run process")
     args = parser.parse_args()
     if args.orders < 1:
@@ -250,28 +320,30 @@ def main() -> None:
     base_rates: list[float] = []
     bridge_rates: list[float] = []
     cpu: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp, simulator(Path(tmp), args.orders, args.latency_ms) as (url, sim_pid):
-        for round_no in range(args.rounds):
-            tag = f"{round_no}{uuid.uuid4().hex[:4]}"
-            base_rates.append(baseline(url, args.baseline_n, args.orders, tag))
-            bridge_rates.append(
-                bridge_round(url, args.n, args.orders, args.mode, args.in_flight, Path(tmp), tag,
-                             split=not args.one_process, sim_pid=sim_pid, cpu=cpu, processes=args.processes)
-            )
-            print(f"round {round_no + 1}: baseline {base_rates[-1]:.1f} reports/s, bridge {bridge_rates[-1]:.1f} reports/s",
-                  flush=True)
-        confirmations, distinct = exactly_once(url, args.orders)
+    with tempfile.TemporaryDirectory() as tmp:
+        bench = make_bench(args, Path(tmp))
+        with simulator(bench, Path(tmp)) as (url, sim_pid):
+            for round_no in range(args.rounds):
+                tag = f"{round_no}{uuid.uuid4().hex[:4]}"
+                base_rates.append(bench.baseline(url, args.baseline_n, tag))
+                bridge_rates.append(bridge_round(bench, url, args.n, args.in_flight, Path(tmp), tag, split=not args.one_process,
+                                                 sim_pid=sim_pid, cpu=cpu, processes=args.processes))
+                print(f"round {round_no + 1}: baseline {base_rates[-1]:.1f} reports/s, bridge {bridge_rates[-1]:.1f} reports/s",
+                      flush=True)
+            checks = bench.check(url, args.n * args.rounds)
     base, bridge = statistics.median(base_rates), statistics.median(bridge_rates)
-    print(f"\nSAP simulator at --latency-ms {args.latency_ms}, {args.orders} orders, mode {args.mode}, "
+    print(f"\n{bench.sim_name} at --latency-ms {args.latency_ms}, {args.orders} orders, {bench.options()}, "
           f"in_flight {args.in_flight} x {args.processes} deliver process(es), {'one process' if args.one_process else 'intake+translate | deliver'}, "
           f"{args.rounds} rounds (median):")
-    print(f"  plain zeep loop:          {base:8.1f} reports/s")
-    print(f"  bridge (mes.feedback->SAP): {bridge:8.1f} reports/s   ratio {bridge / base:.1f}x")
+    for note in bench.notes():
+        print(f"  {note}")
+    print(f"  {bench.baseline_label + ':':<26}{base:8.1f} reports/s")
+    print(f"  bridge (mes.feedback->{bench.erp}): {bridge:8.1f} reports/s   ratio {bridge / base:.1f}x")
     print("  CPU per report through the bridge (median, ms): " + ", ".join(
         f"{name} {statistics.median(values):.1f}" for name, values in cpu.items()))
     print(f"    all together {sum(statistics.median(v) for v in cpu.values()):.1f} ms on {os.cpu_count()} core(s)")
-    print(f"  SAP holds {confirmations} confirmations, {distinct} distinct EX_IDENTs "
-          f"({'exactly once' if confirmations == distinct else 'DUPLICATES'})")
+    for line in checks:
+        print(f"  {line}")
     if math.isnan(bridge):
         raise SystemExit("no bridge measurement")
 

@@ -13,6 +13,7 @@ __all__ = ["HttpSimulator"]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a bridge opening its whole pool at once is not refused (the default is 5)
 
 
 class HttpSimulator:

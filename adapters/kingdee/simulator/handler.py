@@ -39,6 +39,7 @@ class KingdeeHandler(BaseHTTPRequestHandler):
     simulator: KingdeeSimulator
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-IIS/8.5"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
