@@ -24,8 +24,8 @@ find exactly the planted discrepancies (kind, key and value, by an order-free di
 expected pair counts, or the benchmark fails: a fast wrong answer cannot pass. Rounds are
 interleaved (streamed/naive, then naive/streamed), figures are medians. Time is the child's
 wall time for the whole comparison (reading, parsing, sorting, comparing), not the interpreter's
-start-up; records/s counts both sides. Rounds default to 3, and to 1 for N >= 1,000,000 (a
-naive run at 1M holds ~2M records: minutes and gigabytes per round); ``--rounds`` overrides.
+start-up; records/s counts both sides. Rounds default to 3, and to 1 for N >= 1,000,000 (each
+variant takes about a minute there, the naive one 1.6 GB); ``--rounds`` overrides.
 
 Usage: .venv/bin/python bench/reconcile.py [--sizes 10000,100000,1000000] [--rounds 3] [--run-size 50000]
 """
