@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.kingdee.codec import KingdeeCodec
 from adapters.kingdee.errors import ERRORS
 from adapters.kingdee.formats import render_kingdee_json
+from adapters.kingdee.query import make_kingdee_query
 from adapters.kingdee.settings import POLLED_FORMS, KingdeeSourceSettings
 from adapters.kingdee.simulator.cli import kingdee_simulator
 from adapters.kingdee.sink import make_kingdee_sink
@@ -26,6 +27,7 @@ adapter = Adapter(
     source_settings=KingdeeSourceSettings,
     route_settings=KingdeeTargetSettings,
     sink=make_kingdee_sink,
+    query=make_kingdee_query,
     sources=sources,
     simulator=kingdee_simulator,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.yonyou.codec import YonyouCodec
 from adapters.yonyou.errors import ERRORS
+from adapters.yonyou.query import make_yonyou_query
 from adapters.yonyou.simulator.cli import yonyou as yonyou_simulator
 from adapters.yonyou.sink import make_yonyou_sink
 from adapters.yonyou.source import sources
@@ -24,6 +25,7 @@ adapter = Adapter(
     source_settings=YonyouSourceSettings,
     route_settings=YonyouTargetSettings,
     sink=make_yonyou_sink,
+    query=make_yonyou_query,
     sources=sources,
     simulator=yonyou_simulator,
 )
