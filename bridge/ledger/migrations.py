@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 from bridge.errors import ConfigError
 from bridge.ledger.models import (
     AppliedVersionRow,
+    DiscrepancyRow,
     IdempotencyKeyRow,
     JournalRow,
     LedgerBase,
@@ -83,12 +84,17 @@ def _create_v5(conn: Connection) -> None:
     LedgerBase.metadata.create_all(conn, tables=[table_of(SourcePositionRow)], checkfirst=True)
 
 
+def _create_v6(conn: Connection) -> None:
+    LedgerBase.metadata.create_all(conn, tables=[table_of(DiscrepancyRow)], checkfirst=True)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "journal, raw archive, idempotency keys, applied versions", _create_v1),
     Migration(2, "sink state (a file sink's committed offset)", _create_v2),
     Migration(3, "remote calls (attempts and acknowledgements of ERP postings), order facts", _create_v3),
     Migration(4, "serial holds (an order's failed event keeps its later ones waiting)", _create_v4),
     Migration(5, "source positions (a polling source's watermark)", _create_v5),
+    Migration(6, "discrepancies (what reconciliation found, until resolved)", _create_v6),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

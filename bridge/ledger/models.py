@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "AppliedVersionRow",
+    "DiscrepancyRow",
     "IdempotencyKeyRow",
     "JournalRow",
     "LedgerBase",
@@ -231,6 +232,32 @@ class SourcePositionRow(LedgerBase):
     position: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class DiscrepancyRow(LedgerBase):
+    """Where a reconciliation job found the two sides disagree: one row per (job, what differs),
+    open until a run no longer finds it or someone resolves it by hand. Added in schema version 6."""
+
+    __tablename__ = "bridge_discrepancies"
+    __table_args__ = (UniqueConstraint("job", "fingerprint"), Index(None, "job", "status"))
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(String(100))
+    source_value: Mapped[str | None] = mapped_column(Text)
+    target_value: Mapped[str | None] = mapped_column(Text)
+    delta: Mapped[str | None] = mapped_column(String(100))
+    unit: Mapped[str | None] = mapped_column(String(50))
+    refs: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 def table_of(model: type[LedgerBase]) -> Table:

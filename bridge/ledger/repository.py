@@ -32,6 +32,7 @@ from sqlalchemy.exc import (
 
 from bridge.ledger import migrations, sink_state
 from bridge.ledger.delivery_planning import DeliveryPlanning
+from bridge.ledger.discrepancies import Discrepancies
 from bridge.ledger.document_outcomes import DocumentOutcomes
 from bridge.ledger.engine import DEFAULT_BUSY_TIMEOUT_S, _create_engine, _database_errors, _require_current
 from bridge.ledger.journal_rows import check_entry, delivery_journal, journal_row
@@ -156,6 +157,11 @@ class Ledger(DeliveryPlanning):
     def outcomes(self) -> DocumentOutcomes:
         """Translate outcomes to report to their sender (:mod:`bridge.ledger.document_outcomes`)."""
         return DocumentOutcomes(self)
+
+    @property
+    def discrepancies(self) -> Discrepancies:
+        """What reconciliation found (:mod:`bridge.ledger.discrepancies`)."""
+        return Discrepancies(self)
 
     @property
     def positions(self) -> SourcePositions:
