@@ -21,6 +21,7 @@ from bridge.cli_kit import (
     reported,
     warning_printer,
 )
+from bridge.cli_reconcile import reconcile
 from bridge.cli_simulate import simulate
 from bridge.errors import BridgeError, ConfigError
 
@@ -386,6 +387,7 @@ def schema_export(directory: Path) -> None:
 
 main.add_command(simulate)
 main.add_command(dlq)
+main.add_command(reconcile)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,8 +3,10 @@ when a run no longer finds it, opened again when it comes back; resolved by hand
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -71,3 +73,29 @@ def test_many_discrepancies_are_recorded_in_batches(ledger: Ledger) -> None:
     result = ledger.discrepancies.record_run("quantities", (gap(f"MO{n}-1") for n in range(1200)), at=T0)
     assert result.opened == 1200
     assert len(ledger.discrepancies.list(limit=5000)) == 1200
+
+
+def test_the_cli_lists_and_resolves_with_an_audit_record(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    monkeypatch.setenv("BRIDGE_DATABASE_URL", url)
+    ledger = Ledger.connect(url)
+    ledger.discrepancies.record_run("quantities", [gap("MO1-1")], at=T0)
+    ledger.close()
+    runner = CliRunner()
+    listed = runner.invoke(main, ["reconcile", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = [json.loads(line) for line in listed.output.splitlines()]
+    assert (row["kind"], row["order_id"], row["delta"], row["unit"], row["status"]) == (
+        "quantity_mismatch", "MO1-1", "-2", "PCS", "open")
+    refused = runner.invoke(main, ["reconcile", "resolve", str(row["id"]), "--reason", " ", "--by", "planner"])
+    assert refused.exit_code == 2
+    assert "Traceback" not in refused.output
+    done = runner.invoke(main, ["reconcile", "resolve", str(row["id"]), "--reason", "booked by hand", "--by", "planner"])
+    assert done.exit_code == 0, done.output
+    assert "resolved by planner: booked by hand" in done.output
+    table = runner.invoke(main, ["reconcile", "list", "--status", "resolved"])
+    assert "MO1-1/0010" in table.output
