@@ -12,6 +12,8 @@ from adapters.kingdee.target import KingdeeTargetSettings
 from bridge.adapter.sink import SinkContext
 from bridge.mapping.catalog import MappingCatalog
 
+from .feedback_support import report_envelope
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "tests/data/kingdee/seed.json"
 CATALOG = MappingCatalog.load(ROOT / "mappings")
@@ -48,26 +50,5 @@ def report(report_id: str, *, order: str = "MO001001-1", event: str = "created",
                       "site": "100", "storage_location": "RM01"}],
         **changes,
     }
-    return {
-        "schema": "bridge.canonical/v1",
-        "message_id": f"mes:LINE1:{report_id}:report",
-        "entity": "report",
-        "event": event,
-        "source": {"system": "mes", "instance": "LINE1", "document_type": "report", "document_id": report_id},
-        "correlation_id": f"mes:LINE1:{report_id}",
-        "version": "20261203100000",
-        "occurred_at": "2026-12-03T10:00:00+08:00",
-        "payload": payload,
-    }
+    return report_envelope(report_id, payload, event)
 
-
-class OneShot:
-    """Makes a fault draw come out true once (``armed = True``), or ``armed = n`` times in a row."""
-
-    def __init__(self) -> None:
-        self.armed: bool | int = False
-
-    def __call__(self) -> bool:
-        left = int(self.armed)
-        self.armed = max(0, left - 1)
-        return left > 0

@@ -15,7 +15,8 @@ from bridge.pipeline.outcome import OutcomeKind
 from bridge.pipeline.remote_deliver import RemoteDeliverStage
 from tests.contract.sink import RemoteSinkContract, delivery_of
 
-from .kingdee_support import OneShot, kingdee_sink, report, simulator
+from .feedback_support import OneShot
+from .kingdee_support import kingdee_sink, report, simulator
 
 FORMS = ("PRD_MORPT", "PRD_INSTOCK", "PRD_PickMtrl")
 

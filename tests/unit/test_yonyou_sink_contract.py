@@ -14,7 +14,7 @@ from bridge.pipeline.outcome import OutcomeKind
 from bridge.pipeline.remote_deliver import RemoteDeliverStage
 from tests.contract.sink import RemoteSinkContract, delivery_of
 
-from .kingdee_support import OneShot
+from .feedback_support import OneShot
 from .yonyou_support import ORDER, report, simulator, yonyou_sink
 
 KINDS = ("finishedreport", "storeprorecord", "materialout")

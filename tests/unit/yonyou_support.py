@@ -13,6 +13,8 @@ from adapters.yonyou.target import YonyouTargetSettings
 from bridge.adapter.sink import SinkContext
 from bridge.mapping.catalog import MappingCatalog
 
+from .feedback_support import report_envelope
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "tests/data/yonyou/seed.json"
 CATALOG = MappingCatalog.load(ROOT / "mappings")
@@ -47,14 +49,4 @@ def report(report_id: str, *, order: str = f"{ORDER}-10", event: str = "created"
                       "site": "PLANT1", "storage_location": "WH-RM"}],
         **changes,
     }
-    return {
-        "schema": "bridge.canonical/v1",
-        "message_id": f"mes:LINE1:{report_id}:report",
-        "entity": "report",
-        "event": event,
-        "source": {"system": "mes", "instance": "LINE1", "document_type": "report", "document_id": report_id},
-        "correlation_id": f"mes:LINE1:{report_id}",
-        "version": "20261203100000",
-        "occurred_at": "2026-12-03T10:00:00+08:00",
-        "payload": payload,
-    }
+    return report_envelope(report_id, payload, event)
