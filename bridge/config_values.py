@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import pydantic
@@ -12,7 +12,7 @@ from pydantic import BeforeValidator
 from bridge.errors import ConfigError
 from bridge.redaction import SecretUrl
 
-__all__ = ["Duration", "TopicPattern", "check_amqp_url", "check_database_url", "parse_duration"]
+__all__ = ["Duration", "TopicPattern", "check_amqp_url", "check_database_url", "check_tls_files", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -92,3 +92,20 @@ def check_database_url(value: SecretUrl) -> SecretUrl:
     if "@" in (parsed.host or ""):  # a raw "@" in the password: the rest of it became the host
         raise ValueError(_UNREADABLE_URL.format(reader="SQLAlchemy"))
     return value
+
+
+def check_tls_files(settings: Any) -> None:
+    """The TLS keys every ERP client takes (``verify``, ``ca_bundle``, ``client_cert``,
+    ``client_key``) in agreement, each file readable.
+
+    Raises:
+        ValueError: naming the key (pydantic turns it into the setting's error).
+    """
+    for name in ("ca_bundle", "client_cert", "client_key"):
+        path = getattr(settings, name)
+        if path is not None and not path.is_file():
+            raise ValueError(f"{name}: {path} is not a readable file")
+    if settings.client_key is not None and settings.client_cert is None:
+        raise ValueError("client_key needs client_cert")
+    if not settings.verify and settings.ca_bundle is not None:
+        raise ValueError("verify: false and a ca_bundle contradict each other")

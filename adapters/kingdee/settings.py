@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from adapters.kingdee.client import KingdeeClient
 from adapters.kingdee.errors import ERRORS
 from adapters.kingdee.signing import Identity
+from bridge.config_values import check_tls_files
 from bridge.receivers.auth import secret_from_env
 
 __all__ = ["POLLED_FORMS", "KingdeeConnection", "KingdeeFormPoll", "KingdeePollSettings", "KingdeeSourceSettings"]
@@ -79,14 +80,7 @@ class KingdeeConnection(BaseModel):
     def _consistent(self) -> KingdeeConnection:
         if self.auth != "password" and not self.app_id:
             raise ValueError(f"auth: {self.auth} needs app_id (第三方系统登录授权: <clientId>_<encSecret>)")
-        for name in ("ca_bundle", "client_cert", "client_key"):
-            path = getattr(self, name)
-            if path is not None and not path.is_file():
-                raise ValueError(f"{name}: {path} is not a readable file")
-        if self.client_key is not None and self.client_cert is None:
-            raise ValueError("client_key needs client_cert")
-        if not self.verify and self.ca_bundle is not None:
-            raise ValueError("verify: false and a ca_bundle contradict each other")
+        check_tls_files(self)
         return self
 
     def client(self, where: str, env: Mapping[str, str] | None = None) -> KingdeeClient:

@@ -27,8 +27,9 @@ from bridge.adapter.sink import (
     RemoteCall,
     SinkContext,
     order_serial_key,
+    route_mappings,
 )
-from bridge.errors import ConfigError, PermanentError, TransientError
+from bridge.errors import PermanentError, TransientError
 from bridge.sinks.base import SinkEvent
 
 __all__ = ["KingdeeSink", "make_kingdee_sink"]
@@ -226,11 +227,6 @@ def make_kingdee_sink(context: SinkContext) -> KingdeeSink:
         ConfigError: a secret's variable is not set, or a bill's mapping is unknown.
     """
     settings: KingdeeTargetSettings = context.settings
-    if context.catalog is None:
-        raise ConfigError(f"route {context.route}: the Kingdee sink needs the mapping catalog")
-    missing = [form for form in settings.bills if form not in settings.mappings]
-    if missing:
-        raise ConfigError(f"route {context.route}: mappings: no mapping for {', '.join(missing)}")
-    mappings = {form: context.catalog.get(settings.mappings[form]) for form in settings.bills}
+    mappings = route_mappings(context, settings.bills, settings.mappings, "Kingdee")
     client = settings.client(f"route {context.route}", context.extra.get("env"))
     return KingdeeSink(context.route, settings, client, mappings)

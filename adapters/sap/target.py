@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters.sap.bapi_interfaces import BAPIS, service_name
+from bridge.config_values import check_tls_files
 
 __all__ = ["IdocOutboundSettings", "LotStatusMove", "SapServiceSettings", "SapTargetSettings", "default_path"]
 
@@ -151,14 +152,7 @@ class SapTargetSettings(BaseModel):
 
     @model_validator(mode="after")
     def _tls(self) -> SapTargetSettings:
-        for name in ("ca_bundle", "client_cert", "client_key"):
-            path = getattr(self, name)
-            if path is not None and not path.is_file():
-                raise ValueError(f"{name}: {path} is not a readable file")
-        if self.client_key is not None and self.client_cert is None:
-            raise ValueError("client_key needs client_cert")
-        if not self.verify and self.ca_bundle is not None:
-            raise ValueError("verify: false and a ca_bundle contradict each other")
+        check_tls_files(self)
         return self
 
     def endpoint(self, bapi: str) -> str:

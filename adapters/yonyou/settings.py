@@ -23,6 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bridge.config_values import check_tls_files
+
 __all__ = ["TOKEN_PATHS", "YonyouClientSettings"]
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -68,14 +70,7 @@ class YonyouClientSettings(BaseModel):
             raise ValueError("gateway_url and token_url go together (both from getGatewayAddress), or neither")
         if self.gateway_url is None and self.tenant_id is None:
             raise ValueError("set tenant_id (the gateway is looked up for it) or gateway_url and token_url")
-        for name in ("ca_bundle", "client_cert", "client_key"):
-            path = getattr(self, name)
-            if path is not None and not path.is_file():
-                raise ValueError(f"{name}: {path} is not a readable file")
-        if self.client_key is not None and self.client_cert is None:
-            raise ValueError("client_key needs client_cert")
-        if not self.verify and self.ca_bundle is not None:
-            raise ValueError("verify: false and a ca_bundle contradict each other")
+        check_tls_files(self)
         return self
 
     @property

@@ -37,8 +37,9 @@ from bridge.adapter.sink import (
     RemoteCall,
     SinkContext,
     order_serial_key,
+    route_mappings,
 )
-from bridge.errors import ConfigError, PermanentError
+from bridge.errors import PermanentError
 from bridge.sinks.base import SinkEvent
 
 __all__ = ["YonyouSink", "make_yonyou_sink", "report_key", "resubmit_check_key"]
@@ -248,12 +249,7 @@ def make_yonyou_sink(context: SinkContext) -> YonyouSink:
         ConfigError: a secret's variable is not set, or a document's mapping is unknown.
     """
     settings: YonyouTargetSettings = context.settings
-    if context.catalog is None:
-        raise ConfigError(f"route {context.route}: the Yonyou sink needs the mapping catalog")
-    missing = [d for d in settings.documents if d not in settings.mappings]
-    if missing:
-        raise ConfigError(f"route {context.route}: mappings: no mapping for {', '.join(missing)}")
-    mappings = {d: context.catalog.get(settings.mappings[d]) for d in settings.documents}
+    mappings = route_mappings(context, settings.documents, settings.mappings, "Yonyou")
     errors = ERRORS.with_overrides(settings.errors, setting=f"route {context.route}: errors")
     client = YonyouClient(settings, env=context.extra.get("env"), errors=errors)
     return YonyouSink(context.route, settings, client, mappings)

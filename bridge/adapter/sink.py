@@ -31,6 +31,7 @@ __all__ = [
     "RemoteSink",
     "SinkContext",
     "order_serial_key",
+    "route_mappings",
 ]
 
 
@@ -169,6 +170,23 @@ def order_serial_key(event: SinkEvent) -> str:
     if event.entity == "lot":
         return f"lot:{payload.get('material_id')}:{payload.get('lot_id')}"
     return f"order:{payload.get('order_id', '')}"
+
+
+def route_mappings(context: SinkContext, wanted: Sequence[str], names: Mapping[str, str], what: str) -> dict[str, Any]:
+    """The reverse mapping of each document a route makes (``wanted``), by the route's
+    ``mappings:`` names.
+
+    Raises:
+        ConfigError: no catalog, a document without a mapping, or a name the catalog lacks.
+    """
+    from bridge.errors import ConfigError
+
+    if context.catalog is None:
+        raise ConfigError(f"route {context.route}: the {what} sink needs the mapping catalog")
+    missing = [document for document in wanted if document not in names]
+    if missing:
+        raise ConfigError(f"route {context.route}: mappings: no mapping for {', '.join(missing)}")
+    return {document: context.catalog.get(names[document]) for document in wanted}
 
 
 @dataclass(frozen=True)
