@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bridge.errors import ConfigError
 from bridge.ledger.engine import _database_errors
@@ -41,6 +41,10 @@ class Found:
     delta: str | None = None
     unit: str | None = None
     refs: tuple[str, ...] = ()
+    source_unit: str | None = None
+    target_unit: str | None = None
+    detail: str | None = None
+    action: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -68,6 +72,10 @@ class StoredDiscrepancy:
     resolved_at: datetime | None
     resolved_by: str | None
     reason: str | None
+    source_unit: str | None = None
+    target_unit: str | None = None
+    detail: str | None = None
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,8 @@ class RunResult:
 def _stored(row: Any) -> StoredDiscrepancy:
     return StoredDiscrepancy(row.id, row.job, row.kind, json.loads(row.key), row.field, row.source_value, row.target_value,
                              row.delta, row.unit, tuple(json.loads(row.refs or "[]")), row.status, row.first_seen,
-                             row.last_seen, row.resolved_at, row.resolved_by, row.reason)
+                             row.last_seen, row.resolved_at, row.resolved_by, row.reason, row.source_unit,
+                             row.target_unit, row.detail, row.action)
 
 
 class Discrepancies:
@@ -125,7 +134,9 @@ class Discrepancies:
             for fingerprint, item in prints.items():
                 values = {"kind": item.kind, "key": json.dumps(dict(item.key), ensure_ascii=False), "field": item.field,
                           "source_value": item.source_value, "target_value": item.target_value, "delta": item.delta,
-                          "unit": item.unit, "refs": json.dumps(list(item.refs), ensure_ascii=False), "last_seen": now}
+                          "unit": item.unit, "refs": json.dumps(list(item.refs), ensure_ascii=False), "last_seen": now,
+                          "source_unit": item.source_unit, "target_unit": item.target_unit, "detail": item.detail,
+                          "action": item.action}
                 row = known.get(fingerprint)
                 if row is None:
                     conn.execute(_TABLE.insert().values(job=job, fingerprint=fingerprint, status="open", first_seen=now,
@@ -141,15 +152,26 @@ class Discrepancies:
         return opened, still, reopened
 
     def list(self, *, job: str | None = None, kind: str | None = None, status: str | None = "open",
-             limit: int = 1000) -> list[StoredDiscrepancy]:
-        """Discrepancies by job, kind and status (None: any), oldest first."""
+             limit: int = 1000, seen_at: datetime | None = None, resolved_at: datetime | None = None,
+             ) -> list[StoredDiscrepancy]:
+        """Discrepancies by job, kind and status (None: any), oldest first; ``seen_at`` and
+        ``resolved_at``: only those a run at that moment found or resolved."""
         query = select(_TABLE).order_by(_TABLE.c.first_seen, _TABLE.c.id).limit(limit)
-        for column, value in ((_TABLE.c.job, job), (_TABLE.c.kind, kind), (_TABLE.c.status, status)):
+        for column, value in ((_TABLE.c.job, job), (_TABLE.c.kind, kind), (_TABLE.c.status, status),
+                              (_TABLE.c.last_seen, seen_at), (_TABLE.c.resolved_at, resolved_at)):
             if value is not None:
                 query = query.where(column == value)
         action = "read the discrepancies"
         with self._ledger._transaction(action) as conn, _database_errors(action):
             return [_stored(r) for r in conn.execute(query)]
+
+    def open_counts(self) -> dict[tuple[str, str], int]:
+        """Open discrepancies per (job, kind)."""
+        query = (select(_TABLE.c.job, _TABLE.c.kind, func.count()).where(_TABLE.c.status == "open")
+                 .group_by(_TABLE.c.job, _TABLE.c.kind))
+        action = "count the open discrepancies"
+        with self._ledger._transaction(action) as conn, _database_errors(action):
+            return {(job, kind): int(count) for job, kind, count in conn.execute(query)}
 
     def resolve(self, discrepancy_id: int, *, by: str, reason: str, at: datetime | None = None) -> StoredDiscrepancy:
         """Close one by hand.

@@ -21,7 +21,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Index,
+    MetaData,
+    Table,
+    UniqueConstraint,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 
 from bridge.errors import ConfigError
 from bridge.ledger.models import (
@@ -85,7 +97,25 @@ def _create_v5(conn: Connection) -> None:
 
 
 def _create_v6(conn: Connection) -> None:
-    LedgerBase.metadata.create_all(conn, tables=[table_of(DiscrepancyRow)], checkfirst=True)
+    # version 6's own columns: version 7 adds the rest to a table made here or before
+    table = table_of(DiscrepancyRow)
+    later = {"source_unit", "target_unit", "detail", "action"}
+    columns = [c._copy() for c in table.columns if c.name not in later]
+    frozen = Table(table.name, MetaData(), *columns, UniqueConstraint("job", "fingerprint"))
+    Index(next(iter(table.indexes)).name, frozen.c.job, frozen.c.status)
+    frozen.create(conn, checkfirst=True)
+
+
+def _add_v7(conn: Connection) -> None:
+    # raw DDL is not schema-translated: name the ledger's schema (PostgreSQL) explicitly
+    schema = conn.get_execution_options().get("schema_translate_map", {}).get(None)
+    preparer = conn.dialect.identifier_preparer
+    table = preparer.quote("bridge_discrepancies")
+    if schema:
+        table = f"{preparer.quote_schema(schema)}.{table}"
+    for column, kind in (("source_unit", "VARCHAR(50)"), ("target_unit", "VARCHAR(50)"), ("detail", "TEXT"),
+                         ("action", "TEXT")):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
 MIGRATIONS: Sequence[Migration] = (
@@ -95,6 +125,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(4, "serial holds (an order's failed event keeps its later ones waiting)", _create_v4),
     Migration(5, "source positions (a polling source's watermark)", _create_v5),
     Migration(6, "discrepancies (what reconciliation found, until resolved)", _create_v6),
+    Migration(7, "discrepancies: each side's unit, the why, what the bridge did about it", _add_v7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -258,6 +258,11 @@ class DiscrepancyRow(LedgerBase):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+    # schema version 7: each side's unit as that side holds it, the why in words, what the bridge did
+    source_unit: Mapped[str | None] = mapped_column(String(50))
+    target_unit: Mapped[str | None] = mapped_column(String(50))
+    detail: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(Text)
 
 
 def table_of(model: type[LedgerBase]) -> Table:

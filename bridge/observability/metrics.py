@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from time import perf_counter
 from typing import ClassVar, Concatenate, ParamSpec
@@ -198,6 +198,13 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self._discrepancies = Gauge(
+            "bridge_discrepancies",
+            "Open discrepancies a reconciliation job found, by job and kind.",
+            ("job", "kind"),
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
         # livemin: a component counts as up only if every live process reaches it.
         self._up = Gauge(
             "bridge_up",
@@ -293,6 +300,12 @@ class Metrics:
     def set_dead_letter_depth(self, queue: str | None, depth: int) -> None:
         """Record the number of messages in a dead-letter queue."""
         self._dlq_depth.labels(self._queue(queue)).set(depth)
+
+    @_never_raises
+    def set_discrepancies(self, job: str, counts: Mapping[str, int]) -> None:
+        """The open discrepancies of ``job`` per kind (kinds not in ``counts``: zero)."""
+        for kind in ("missing_in_target", "missing_in_source", "quantity_mismatch", "unit_mismatch", "stale"):
+            self._discrepancies.labels(job=job, kind=kind).set(counts.get(kind, 0))
 
     @_never_raises
     def set_up(self, component: str | None, up: bool) -> None:

@@ -69,6 +69,7 @@ def test_every_metric_is_declared_with_its_type(metrics):
         "bridge_inflight_messages": "gauge",
         "bridge_dead_letter_depth": "gauge",
         "bridge_up": "gauge",
+        "bridge_discrepancies": "gauge",
     }
 
 
