@@ -6,6 +6,7 @@ from adapters.kingdee.codec import KingdeeCodec
 from adapters.kingdee.errors import ERRORS
 from adapters.kingdee.formats import render_kingdee_json
 from adapters.kingdee.query import make_kingdee_query
+from adapters.kingdee.reconcile_views import KINGDEE_VIEWS
 from adapters.kingdee.settings import POLLED_FORMS, KingdeeSourceSettings
 from adapters.kingdee.simulator.cli import kingdee_simulator
 from adapters.kingdee.sink import make_kingdee_sink
@@ -28,6 +29,7 @@ adapter = Adapter(
     route_settings=KingdeeTargetSettings,
     sink=make_kingdee_sink,
     query=make_kingdee_query,
+    views=KINGDEE_VIEWS,
     sources=sources,
     simulator=kingdee_simulator,
 )

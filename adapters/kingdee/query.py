@@ -35,7 +35,7 @@ _BILLS: dict[str, tuple[str, dict[str, str]]] = {
 }
 _KINDS = ("order", *_BILLS)
 _ORDER_FIELDS = ("FBillNo", "FTreeEntity_FSeq", "FDate", "FDocumentStatus", "FStatus", "FMaterialId.FNumber", "FQty",
-                 "FUnitId.FNumber", "FRepQuaQty", "FStockInQuaQty")
+                 "FUnitId.FNumber", "FRepQuaQty", "FStockInQuaQty", "FModifyDate")
 _BILL_FIELDS = ("FBillNo", "FEntity_FSeq", "FDate", "FDocumentStatus", "FMoBillNo", "FMoEntrySeq",
                 "FMaterialId.FNumber", "FLot.FNumber", "FUnitID.FNumber")
 
@@ -127,7 +127,8 @@ class KingdeeQuery:
             facts = {"material": _text(row["FMaterialId.FNumber"]), "quantity": _decimal(row["FQty"]),
                      "unit": _text(row["FUnitId.FNumber"]), "date": _text(row["FDate"]),
                      "document_status": _text(row["FDocumentStatus"]), "status": _text(row["FStatus"]),
-                     "reported": _decimal(row["FRepQuaQty"]), "stocked_in": _decimal(row["FStockInQuaQty"])}
+                     "reported": _decimal(row["FRepQuaQty"]), "stocked_in": _decimal(row["FStockInQuaQty"]),
+                     "modified": _text(row["FModifyDate"])}
             found.append(TargetRecord("order", number, number, "", facts))
         return found
 

@@ -7,6 +7,7 @@ from adapters.sap.codec import SapCodec
 from adapters.sap.errors import ERRORS
 from adapters.sap.payload_idoc import render_idoc_flat, render_idoc_xml
 from adapters.sap.query import make_sap_query
+from adapters.sap.reconcile_views import SAP_VIEWS
 from adapters.sap.rfc_xml import render_rfc_xml
 from adapters.sap.settings import SapSourceSettings
 from adapters.sap.simulator.cli import sap as sap_simulator
@@ -29,6 +30,7 @@ adapter = Adapter(
     route_settings=SapTargetSettings,
     sink=make_sap_sink,
     query=make_sap_query,
+    views=SAP_VIEWS,
     sources=sources,
     simulator=sap_simulator,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.yonyou.codec import YonyouCodec
 from adapters.yonyou.errors import ERRORS
 from adapters.yonyou.query import make_yonyou_query
+from adapters.yonyou.reconcile_views import YONYOU_VIEWS
 from adapters.yonyou.simulator.cli import yonyou as yonyou_simulator
 from adapters.yonyou.sink import make_yonyou_sink
 from adapters.yonyou.source import sources
@@ -26,6 +27,7 @@ adapter = Adapter(
     route_settings=YonyouTargetSettings,
     sink=make_yonyou_sink,
     query=make_yonyou_query,
+    views=YONYOU_VIEWS,
     sources=sources,
     simulator=yonyou_simulator,
 )

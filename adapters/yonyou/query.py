@@ -2,7 +2,8 @@
 
 * ``order``: ``productionorder/list`` rows, one record per order line (``<code>-<lineNo>``):
   material, quantity and unit, the order's status, completed (``completedQuantity``) and stocked
-  in (``incomingQuantity``);
+  in (``incomingQuantity``), and the order's ``pubts`` as the row lists it (the order header's,
+  which versions the detail the poller delivers; ``""`` when the row has none);
 * ``report`` (``finishedreport/list``), ``receipt`` (``storeprorecord/list``), ``issue``
   (``materialout/list``): one record per document line, numbered ``<code>/<line>``, keyed by the
   order line it is linked to (``sourceautoid``: the order line, for an issue the order's component
@@ -160,7 +161,8 @@ class YonyouQuery:
                      "unit": _text(row.get("OrderProduct_mainUnitName") or row.get("OrderProduct_mainUnit")),
                      "date": _text(row.get("vouchdate")), "status": _text(row.get("status")),
                      "completed": _decimal(row.get("OrderProduct_completedQuantity")),
-                     "stocked_in": _decimal(row.get("OrderProduct_incomingQuantity"))}
+                     "stocked_in": _decimal(row.get("OrderProduct_incomingQuantity")),
+                     "pubts": _text(row.get("pubts"))}
             found.append(TargetRecord("order", key, key, "", facts))
         return found
 

@@ -66,6 +66,8 @@ class Adapter:
             ``sources(system, settings, context) -> [Source]`` (:mod:`bridge.adapter.source`).
         query: builds the reader of one target (``query(QueryContext) -> Query``,
             :mod:`bridge.adapter.query`): what the target holds, for reconciliation.
+        views: the reconciliation views over that query, by view name (``orders``,
+            ``quantities``, ``consumption``, ``genealogy``; :mod:`bridge.reconcile.views`).
         simulator: ``bridge simulate <name>``: the system played for demos and tests.
     """
 
@@ -80,4 +82,5 @@ class Adapter:
     sink: Callable[[SinkContext], Any] | None = None
     sources: Callable[..., Sequence[Any]] | None = None
     query: Callable[..., Any] | None = None
+    views: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     simulator: click.Command | None = None

@@ -72,13 +72,17 @@ log = logging.getLogger(__name__)
 
 
 def order_facts(payload: Any) -> dict[str, Any]:
-    """What feedback about an order needs from it: plant, material, components' storage locations."""
+    """What feedback about an order needs from it (plant, material, components' storage locations)
+    and what reconciliation compares (its quantity, status and version as delivered)."""
     components = {
         str(c["material_id"]): {k: c[k] for k in ("site", "storage_location") if c.get(k)}
         for c in payload.get("components") or ()
         if isinstance(c, dict) and c.get("material_id")
     }
-    facts = {k: payload[k] for k in ("site", "material_id", "order_type") if payload.get(k)}
+    facts = {k: payload[k] for k in ("site", "material_id", "order_type", "status") if payload.get(k)}
+    quantity = payload.get("quantity")
+    if isinstance(quantity, dict) and quantity.get("value") is not None:
+        facts["quantity"] = {"value": str(quantity["value"]), "unit": str(quantity.get("unit") or "")}
     return {**facts, "components": components}
 
 
@@ -88,9 +92,13 @@ def remember_orders(ledger: Any, items: Sequence[Any]) -> None:
     for item in items:
         if item.entity != "order":
             continue
-        payload = item.payload.envelope.get("payload") if isinstance(item.payload, SinkEvent) else None
+        envelope = item.payload.envelope if isinstance(item.payload, SinkEvent) else {}
+        payload = envelope.get("payload")
         if isinstance(payload, dict) and payload.get("order_id"):
-            facts[str(payload["order_id"])] = (item.message_id, order_facts(payload))
+            known = order_facts(payload)
+            if envelope.get("version") is not None:
+                known["version"] = str(envelope["version"])
+            facts[str(payload["order_id"])] = (item.message_id, known)
     if facts:
         try:
             ledger.remote.remember_orders(facts)
