@@ -1,10 +1,13 @@
-"""``bridge reconcile list`` and ``bridge reconcile resolve``: the discrepancies reconciliation
-found (:mod:`bridge.ledger.discrepancies`), and closing one by hand with an audit record."""
+"""``bridge reconcile run|list|resolve|schema``: run a job (summary table, ``--json`` and
+``--html`` reports), the discrepancies reconciliation found (:mod:`bridge.ledger.discrepancies`),
+closing one by hand with an audit record, and the jobs' JSON Schema."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +29,101 @@ def _ledger(config_path: Path | None) -> Any:
 
 
 def _as_json(d: Any) -> dict[str, Any]:
-    return {"id": d.id, "job": d.job, "kind": d.kind, **d.key, "field": d.field, "source_value": d.source_value,
-            "target_value": d.target_value, "delta": d.delta, "unit": d.unit, "status": d.status, "refs": list(d.refs),
-            "first_seen": d.first_seen.isoformat(), "last_seen": d.last_seen.isoformat(),
-            **({"resolved_at": d.resolved_at.isoformat(), "resolved_by": d.resolved_by, "reason": d.reason}
-               if d.resolved_at else {})}
+    from bridge.reconcile.report import discrepancy_json
+
+    return discrepancy_json(d)
 
 
 @click.group()
 def reconcile() -> None:
     """Reconciliation (对账): the discrepancies found between ERP and MES."""
+
+
+@reconcile.command("run")
+@click.argument("job")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per discrepancy on stdout (the summary on stderr).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the HTML report (per order, both sides, the delta) to this file.")
+def reconcile_run(job: str, config_path: Path | None, as_json: bool, html_path: Path | None) -> None:
+    """Run reconciliation job JOB once: compare its sides and record every discrepancy."""
+    from bridge.ledger import Ledger
+    from bridge.observability.metrics import Metrics
+    from bridge.reconcile.report import run_report
+    from bridge.reconcile.runner import run_job
+
+    with reported():
+        settings = load_settings_logged(config_path)
+        if job not in settings.reconcile.jobs:
+            jobs = ", ".join(settings.reconcile.jobs) or "none configured"
+            raise ConfigError(f"no reconciliation job {job!r} (jobs: {jobs})")
+        ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
+        progress = _Progress()
+        try:
+            run = run_job(job, settings, ledger, progress=progress)
+            Metrics.default().set_discrepancies(job, {k: n for (j, k), n in ledger.discrepancies.open_counts().items()
+                                                      if j == job})
+        finally:
+            progress.done()
+            ledger.close()
+        report = run_report(run)
+        if html_path is not None:
+            from bridge.reconcile.html_report import render_html
+
+            try:
+                html_path.write_text(render_html(report), encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"--html {html_path}: {exc.strerror or exc}") from None
+    if as_json:
+        for item in report["discrepancies"]:
+            click.echo(json.dumps(item, ensure_ascii=False))
+    _summary(report, err=as_json)
+    if html_path is not None:
+        click.echo(f"HTML report: {html_path}", err=True)
+
+
+class _Progress:
+    """Records read per side, on stderr when it is a terminal (one line, rewritten)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.shown = 0.0
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, side: str, count: int) -> None:
+        self.counts[side] = count
+        now = time.monotonic()
+        if self.live and now - self.shown >= 0.2:
+            self.shown = now
+            line = "  ".join(f"{name}: {n} records" for name, n in self.counts.items())
+            click.echo(f"\r{line}", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.live and self.shown:
+            click.echo("", err=True)
+
+
+def _summary(report: dict[str, Any], *, err: bool) -> None:
+    s = report["summary"]
+    lines = [f"job {report['job']}: {report['source']} vs {report['target']}, view {report['view']}, "
+             f"{report['window']['since']} .. {report['window']['until']}",
+             f"  {'records':<20} {s['source_records']:>8} in {report['source']}, {s['target_records']} in {report['target']}",
+             f"  {'pairs':<20} {s['pairs']:>8} ({s['matched']} matched)"]
+    for kind in KINDS:
+        lines.append(f"  {kind:<20} {s[kind]:>8}")
+    lines.append(f"  {'ledger':<20} {s['opened']} opened, {s['still_open']} still open, {s['reopened']} reopened, "
+                 f"{s['resolved']} resolved, {s['repaired']} repaired")
+    lines += [f"  note: {note}" for note in report["notes"]]
+    for line in lines:
+        click.echo(line, err=err)
+
+
+@reconcile.command("schema")
+def reconcile_schema() -> None:
+    """Print the JSON Schema of the configuration's reconcile: section (jobs)."""
+    from bridge.reconcile.jobs import job_schema
+
+    click.echo(json.dumps(job_schema(), indent=2, ensure_ascii=False))
 
 
 @reconcile.command("list")

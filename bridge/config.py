@@ -24,7 +24,7 @@ from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from bridge.config_adapters import adapter_problems, adapter_route_settings, adapter_source_settings
@@ -37,6 +37,7 @@ from bridge.config_sources import plain as _plain
 from bridge.config_sources import read_file as _read_file
 from bridge.config_values import Duration, TopicPattern, check_amqp_url, check_database_url, parse_duration
 from bridge.errors import ConfigError
+from bridge.reconcile.jobs import ReconcileSettings
 from bridge.redaction import Secret, SecretUrl, redact, redact_data
 
 __all__ = [
@@ -266,6 +267,7 @@ class Settings(BaseModel):
         sources: source systems by name.
         routes: delivery routes; one ``mes`` route for every event when none are given.
         ledger: how the ledger database is used (SQLite busy timeout).
+        reconcile: reconciliation jobs (:mod:`bridge.reconcile.jobs`).
     """
 
     # ValidationError's own text would quote the input (passwords included); load_settings
@@ -283,6 +285,7 @@ class Settings(BaseModel):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     routes: tuple[RouteSettings, ...] = Field(_DEFAULT_ROUTES)
     ledger: LedgerSettings = LedgerSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @field_validator("amqp_url")
     @classmethod
@@ -311,7 +314,7 @@ class Settings(BaseModel):
                 )
         return sources
 
-    @field_validator("broker", "sources", "ledger", mode="before")
+    @field_validator("broker", "sources", "ledger", "reconcile", mode="before")
     @classmethod
     def _empty_section(cls, value: object) -> object:
         return {} if value is None else value  # "broker:" with everything commented out
@@ -338,6 +341,19 @@ class Settings(BaseModel):
                 )
             seen[route.name] = index
         return routes
+
+    @model_validator(mode="after")
+    def _job_routes(self) -> Settings:
+        routes = {route.name for route in self.routes}
+        for name, job in self.reconcile.jobs.items():
+            for end in ("source", "target"):
+                route = getattr(job, end).erp
+                if route is not None and route not in routes:
+                    raise PydanticCustomError(
+                        "job_route", f"names route {route!r}, which is not configured (routes: {', '.join(sorted(routes))})",
+                        {"loc": ("reconcile", "jobs", name, end, "erp"), "value": route},
+                    )
+        return self
 
     def redacted(self) -> dict[str, Any]:
         """The settings as plain JSON-ready data with passwords replaced by ``***``."""

@@ -115,6 +115,7 @@ class Runtime:
     sinks: list[Any] = field(default_factory=list)
     sources: list[Any] = field(default_factory=list)
     routes: list[Any] = field(default_factory=list)
+    scheduler: Any = None  # reconciliation jobs with a schedule (bridge.reconcile.scheduler)
     dead_letter_poll: float = field(default_factory=lambda: float(os.environ.get("BRIDGE_DLQ_POLL_S", "15")))
 
     def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
@@ -195,6 +196,7 @@ class Runtime:
             # the MES's feedback exchange: taken in like any source document (system mes)
             self._add_worker(IntakeStage(names.feedback_queue, ingest_with(self.ingestor()), system="mes"), policy)
             self._start_sources(policy)
+        self._start_reconcile_scheduler()
         if serve_http and settings.http_port:
             self._serve_http()
         for worker in self.workers:
@@ -210,6 +212,33 @@ class Runtime:
             )
             watcher.start()
         log.info("bridge running: roles %s, %d worker(s)", ",".join(self.roles), len(self.workers))
+
+    def _start_reconcile_scheduler(self) -> None:
+        """Due reconciliation jobs run here; with several processes on one ledger, a job's lock
+        (PostgreSQL advisory lock, a file lock for SQLite) lets only one of them run it."""
+        scheduled = {name: job.schedule for name, job in self.settings.reconcile.jobs.items() if job.schedule}
+        if not scheduled:
+            return
+        from functools import partial
+
+        from bridge.reconcile.cron import Cron
+        from bridge.reconcile.locks import job_lock
+        from bridge.reconcile.scheduler import JobScheduler
+
+        self.scheduler = JobScheduler({name: Cron.parse(text) for name, text in scheduled.items()}, self._run_reconcile,
+                                      partial(job_lock, self.ledger), timezone=self.settings.reconcile.timezone)
+        self.scheduler.start()
+        log.info("reconciliation jobs scheduled: %s", ", ".join(f"{n} ({t})" for n, t in scheduled.items()))
+
+    def _run_reconcile(self, job: str) -> None:
+        from bridge.reconcile.runner import run_job
+
+        run = run_job(job, self.settings, self.ledger)
+        counts = {kind: n for (name, kind), n in self.ledger.discrepancies.open_counts().items() if name == job}
+        if self.metrics is not None:
+            self.metrics.set_discrepancies(job, counts)
+        log.info("reconciliation %s: %d pair(s), %d matched, %d open, %d resolved", job, run.summary.pairs,
+                 run.summary.matched, sum(counts.values()), run.result.resolved)
 
     def _channel(self, name: str, prefetch: int | None) -> AmqpChannel:
         assert self.connection is not None
@@ -331,6 +360,8 @@ class Runtime:
                 close()
         for source in self.sources:
             source.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop(timeout)
         if self.health is not None:
             self.health.stop()
         for sink in self.sinks:
