@@ -45,8 +45,14 @@ def reconcile() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per discrepancy on stdout (the summary on stderr).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the HTML report (per order, both sides, the delta) to this file.")
-def reconcile_run(job: str, config_path: Path | None, as_json: bool, html_path: Path | None) -> None:
-    """Run reconciliation job JOB once: compare its sides and record every discrepancy."""
+@click.option("--repair", is_flag=True,
+              help="Re-drive what the bridge can fix itself (reports and orders not delivered) through the "
+                   "normal idempotent path; the rest stays open with the reason.")
+@click.option("--by", default=None, help="Who runs it (default: the login name); recorded with each repair.")
+def reconcile_run(job: str, config_path: Path | None, as_json: bool, html_path: Path | None, repair: bool,
+                  by: str | None) -> None:
+    """Run reconciliation job JOB once: compare its sides, record every discrepancy and what the
+    bridge did about it."""
     from bridge.ledger import Ledger
     from bridge.observability.metrics import Metrics
     from bridge.reconcile.report import run_report
@@ -60,7 +66,7 @@ def reconcile_run(job: str, config_path: Path | None, as_json: bool, html_path: 
         ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
         progress = _Progress()
         try:
-            run = run_job(job, settings, ledger, progress=progress)
+            run = run_job(job, settings, ledger, progress=progress, repair=repair, by=by or _login())
             Metrics.default().set_discrepancies(job, {k: n for (j, k), n in ledger.discrepancies.open_counts().items()
                                                       if j == job})
         finally:
@@ -80,6 +86,15 @@ def reconcile_run(job: str, config_path: Path | None, as_json: bool, html_path: 
     _summary(report, err=as_json)
     if html_path is not None:
         click.echo(f"HTML report: {html_path}", err=True)
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "reconcile run"
 
 
 class _Progress:

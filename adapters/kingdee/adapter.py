@@ -30,6 +30,7 @@ adapter = Adapter(
     sink=make_kingdee_sink,
     query=make_kingdee_query,
     views=KINGDEE_VIEWS,
+    order_feeds=("PRD_MO",),
     sources=sources,
     simulator=kingdee_simulator,
 )

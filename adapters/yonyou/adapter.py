@@ -28,6 +28,7 @@ adapter = Adapter(
     sink=make_yonyou_sink,
     query=make_yonyou_query,
     views=YONYOU_VIEWS,
+    order_feeds=("productionorder",),
     sources=sources,
     simulator=yonyou_simulator,
 )

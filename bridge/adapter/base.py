@@ -68,6 +68,9 @@ class Adapter:
             :mod:`bridge.adapter.query`): what the target holds, for reconciliation.
         views: the reconciliation views over that query, by view name (``orders``,
             ``quantities``, ``consumption``, ``genealogy``; :mod:`bridge.reconcile.views`).
+        order_feeds: the feeds of the system's poller that bring its production orders
+            (watermarks ``<name>:<feed>``), set back by ``bridge reconcile run --repair`` to read
+            an order again; empty for a system that pushes its orders.
         simulator: ``bridge simulate <name>``: the system played for demos and tests.
     """
 
@@ -83,4 +86,5 @@ class Adapter:
     sources: Callable[..., Sequence[Any]] | None = None
     query: Callable[..., Any] | None = None
     views: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    order_feeds: tuple[str, ...] = ()
     simulator: click.Command | None = None

@@ -137,6 +137,8 @@ class Discrepancies:
                           "unit": item.unit, "refs": json.dumps(list(item.refs), ensure_ascii=False), "last_seen": now,
                           "source_unit": item.source_unit, "target_unit": item.target_unit, "detail": item.detail,
                           "action": item.action}
+                if item.action is None:  # the run's review records it afterwards
+                    del values["action"]
                 row = known.get(fingerprint)
                 if row is None:
                     conn.execute(_TABLE.insert().values(job=job, fingerprint=fingerprint, status="open", first_seen=now,
@@ -150,6 +152,15 @@ class Discrepancies:
                     still += 1
                 conn.execute(_TABLE.update().where(_TABLE.c.id == row.id).values(**values))
         return opened, still, reopened
+
+    def set_actions(self, actions: Mapping[int, str]) -> None:
+        """Record what the bridge did (or would do) about each discrepancy, by id."""
+        if not actions:
+            return
+        action = f"record what was done about {len(actions)} discrepancies"
+        with self._ledger._transaction(action, write=True) as conn, _database_errors(action):
+            for discrepancy_id, text in actions.items():
+                conn.execute(_TABLE.update().where(_TABLE.c.id == discrepancy_id).values(action=text[:4000]))
 
     def list(self, *, job: str | None = None, kind: str | None = None, status: str | None = "open",
              limit: int = 1000, seen_at: datetime | None = None, resolved_at: datetime | None = None,

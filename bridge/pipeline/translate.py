@@ -50,7 +50,7 @@ from bridge.observability.logging import log_context
 from bridge.pipeline.direct import DirectDelivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 
-__all__ = ["TranslateStage", "canonical_envelope", "validate_envelope"]
+__all__ = ["TranslateStage", "canonical_envelope", "event_message", "validate_envelope"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,32 @@ def received_clock(delivery: Delivery) -> Callable[[], datetime]:
             if received.tzinfo is not None:
                 return lambda: received
     return lambda: datetime.now(UTC)
+
+
+def event_message(envelope: Any, exchange: str, raw_message_id: str, routing_key: str | None = None) -> OutMessage:
+    """The message of one canonical event (an envelope model), as translate publishes it on
+    ``exchange`` (routed ``<entity>.<event>`` unless ``routing_key`` is given)."""
+    entity, event, source = envelope.entity, envelope.event, envelope.source
+    return OutMessage(
+        exchange=exchange,
+        routing_key=routing_key if routing_key is not None else f"{entity}.{event}",
+        # pydantic writes the JSON itself: the same bytes as json.dumps of the JSON form
+        body=envelope.__pydantic_serializer__.to_json(envelope, by_alias=True, exclude_none=True),
+        message_id=envelope.message_id,
+        type=f"{entity}.{event}",
+        correlation_id=envelope.correlation_id,
+        content_type="application/json",
+        headers={
+            Headers.SOURCE_SYSTEM: source.system,
+            Headers.DOCUMENT_TYPE: source.document_type,
+            Headers.DOCUMENT_ID: source.document_id or "",
+            Headers.ENTITY: entity,
+            Headers.EVENT: event,
+            Headers.VERSION: envelope.version,
+            Headers.BUSINESS_KEY: model_business_key(envelope),
+            "x-bridge-raw-message-id": raw_message_id,
+        },
+    )
 
 
 def canonical_envelope(document: SourceDocument) -> BaseModel:
@@ -208,27 +234,7 @@ class TranslateStage:
         return mapping.apply_models(document, clock=received_clock(delivery))
 
     def _output(self, envelope: Any, delivery: Delivery) -> OutMessage:
-        entity, event, source = envelope.entity, envelope.event, envelope.source
-        return OutMessage(
-            exchange=self.names.canonical_exchange,
-            routing_key=f"{entity}.{event}",
-            # pydantic writes the JSON itself: the same bytes as json.dumps of the JSON form
-            body=envelope.__pydantic_serializer__.to_json(envelope, by_alias=True, exclude_none=True),
-            message_id=envelope.message_id,
-            type=f"{entity}.{event}",
-            correlation_id=envelope.correlation_id,
-            content_type="application/json",
-            headers={
-                Headers.SOURCE_SYSTEM: source.system,
-                Headers.DOCUMENT_TYPE: source.document_type,
-                Headers.DOCUMENT_ID: source.document_id or "",
-                Headers.ENTITY: entity,
-                Headers.EVENT: event,
-                Headers.VERSION: envelope.version,
-                Headers.BUSINESS_KEY: model_business_key(envelope),
-                "x-bridge-raw-message-id": delivery.message_id or "",
-            },
-        )
+        return event_message(envelope, self.names.canonical_exchange, delivery.message_id or "")
 
     def settled(self, batch: Sequence[Delivery], outcomes: Sequence[Outcome]) -> None:
         """Journal each raw message once its events (or its retry/dead letter) are confirmed."""

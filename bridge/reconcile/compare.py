@@ -108,6 +108,8 @@ def missing(record: Record, kind: Kind) -> Discrepancy:
     """The discrepancy of a record only one side holds (``kind``: ``missing_in_*``)."""
     in_source = kind is Kind.MISSING_IN_TARGET
     held = ", ".join(f"{name} {value}" for name, value in record.values.items())
+    if record.version:
+        held = f"{held}, version {record.version}" if held else f"version {record.version}"
     return Discrepancy(
         kind, record.key, refs=(record.ref, "") if in_source else ("", record.ref), detail=held
     )

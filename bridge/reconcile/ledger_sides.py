@@ -17,6 +17,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from bridge.ledger.models import OrderFactRow, RawArchiveRow, table_of
 from bridge.reconcile.canonical_views import report_records
 from bridge.reconcile.records import Record, amount
 
-__all__ = ["ReceivedReports", "delivered_orders"]
+__all__ = ["ArchivedDocument", "ReceivedReports", "archived_documents", "delivered_orders"]
 
 _FACTS = table_of(OrderFactRow)
 _RAW = table_of(RawArchiveRow)
@@ -62,6 +63,37 @@ def _order_record(order_id: str, facts: Mapping[str, Any], message_id: str, at: 
     version = facts.get("version")
     return Record((order_id,), values, facts.get("material_id") or None, str(version) if version else None, at,
                   f"delivered {message_id}")
+
+
+@dataclass(frozen=True)
+class ArchivedDocument:
+    """One raw document of the archive, as received."""
+
+    message_id: str
+    payload: bytes
+    received_at: datetime
+
+
+def archived_documents(ledger: Any, system: str, since: datetime | None) -> Iterator[ArchivedDocument]:
+    """The raw archive of ``system`` received since ``since`` (UTC; None: all), paged by id."""
+    after = ""
+    action = f"read the archived {system} documents"
+    while True:
+        query = (select(_RAW.c.message_id, _RAW.c.payload, _RAW.c.received_at)
+                 .where(_RAW.c.source_system == system, _RAW.c.message_id > after)
+                 .order_by(_RAW.c.message_id).limit(_PAGE))
+        if since is not None:
+            query = query.where(_RAW.c.received_at >= since)
+        with ledger._transaction(action) as conn, _database_errors(action):
+            rows = [ArchivedDocument(r.message_id, bytes(r.payload), _utc(r.received_at)) for r in conn.execute(query)]
+        yield from rows
+        if len(rows) < _PAGE:
+            return
+        after = rows[-1].message_id
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class ReceivedReports:
@@ -109,18 +141,5 @@ class ReceivedReports:
         return reversed_ids
 
     def _raw(self) -> Iterator[tuple[str, bytes]]:
-        after = ""
-        while True:
-            query = (select(_RAW.c.message_id, _RAW.c.payload).where(_RAW.c.source_system == self.system,
-                                                                      _RAW.c.message_id > after)
-                     .order_by(_RAW.c.message_id).limit(_PAGE))
-            if self.since is not None:
-                query = query.where(_RAW.c.received_at >= self.since)
-            action = f"read the archived {self.system} documents"
-            with self.ledger._transaction(action) as conn, _database_errors(action):
-                rows = [(r.message_id, bytes(r.payload)) for r in conn.execute(query)]
-            yield from rows
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][0]
-
+        for document in archived_documents(self.ledger, self.system, self.since):
+            yield document.message_id, document.payload

@@ -10,6 +10,7 @@ minus the job's window, ``until`` today.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge.canonical.types import normalise_decimal
-from bridge.errors import ConfigError
+from bridge.errors import BridgeError, ConfigError
 from bridge.ledger.discrepancies import Found, RunResult, StoredDiscrepancy
 from bridge.reconcile.compare import Discrepancy, Summary
 from bridge.reconcile.engine import Side, reconcile
@@ -180,6 +181,31 @@ def _text(value: Decimal) -> str:
     return str(normalise_decimal(value))
 
 
+def _review(run: JobRun, settings: Any, ledger: Any, *, repair: bool, store: Callable[[], Any] | None, by: str,
+            zone: ZoneInfo) -> None:
+    """What the bridge does about the run's open discrepancies, recorded with each of them."""
+    from bridge.reconcile.repair import Repairer
+
+    if repair and store is None:
+        from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
+
+        def store() -> Any:
+            return RabbitDeadLetterStore(settings.amqp_url, name=f"erp-mes-bridge reconcile {run.job}")
+
+    repairer = Repairer(settings, ledger, run.job, run.spec, since=run.since, zone=zone,
+                        store=store if repair else None, by=by)
+    try:
+        review = repairer.review(run.open)
+    except BridgeError as exc:  # the run's findings stand; what could not be done is said
+        run.notes.append(f"{'repair' if repair else 'review'} stopped: {exc}")
+        log.warning("reconcile %s: %s stopped: %s", run.job, "repair" if repair else "review", exc)
+        return
+    ledger.discrepancies.set_actions(review.actions)
+    run.repaired = review.repaired
+    run.notes += review.notes
+    run.open = [dataclasses.replace(d, action=review.actions.get(d.id, d.action)) for d in run.open]
+
+
 def run_job(
     name: str,
     settings: Any,
@@ -189,8 +215,16 @@ def run_job(
     progress: Progress | None = None,
     today: date | None = None,
     at: datetime | None = None,
+    repair: bool = False,
+    store: Callable[[], Any] | None = None,
+    by: str = "reconcile run",
 ) -> JobRun:
     """Run the job ``name`` of ``settings.reconcile`` against ``ledger`` and record what it found.
+
+    Every open discrepancy gets what the bridge did or would do about it
+    (:mod:`bridge.reconcile.repair`); ``repair`` (or the job's ``repair: true``) re-drives what
+    can be, through ``store`` (a dead-letter store factory; default RabbitMQ at the settings'
+    broker), opened only when something is to be sent. ``by`` names who runs it (audit).
 
     Raises:
         ConfigError: no such job, a side that cannot be read as the view, or records that do
@@ -235,6 +269,8 @@ def run_job(
         sides.close()
     run.notes += sides.notes
     run.open = ledger.discrepancies.list(job=name, status="open", seen_at=started, limit=1_000_000)
+    if run.open:
+        _review(run, settings, ledger, repair=repair or job.repair, store=store, by=by, zone=zone)
     run.resolved = ledger.discrepancies.list(job=name, status="resolved", resolved_at=started, limit=1_000_000)
     run.finished_at = datetime.now(UTC)
     return run

@@ -203,6 +203,10 @@ def test_orders_finds_the_changed_plan_and_the_order_sap_does_not_know(world: Wo
     assert _found(run) == {("quantity_mismatch", (ORDER_B,), "quantity", "10"),   # SAP 200, the MES got 210
                            ("missing_in_source", (ORDER_X,), None, None)}
     assert run.summary.matched == 1
+    actions = {d.key["order_id"]: d.action or "" for d in run.open}
+    assert actions[ORDER_B].startswith("sap pushes its orders to the bridge, which cannot ask for one")
+    assert "transaction POIT" in actions[ORDER_B]
+    assert actions[ORDER_X].startswith(f"sap (route sap) does not hold order {ORDER_X} in the window")
 
 
 def test_quantities_finds_the_unposted_the_changed_and_the_sap_only_confirmation(world: World) -> None:
@@ -220,6 +224,10 @@ def test_consumption_meets_sap_units_and_finds_the_missing_and_the_unconvertible
                            ("missing_in_source", (ORDER_B, "R1CH01007", "B-4712"), None, None)}        # RPT-7
     [unit] = [d for d in run.open if d.kind == "unit_mismatch"]
     assert (unit.source_value, unit.source_unit, unit.target_value, unit.target_unit) == ("0.5", "KGM", "0.5", "ST")
+    assert unit.action == ("the sides give it in units the job cannot convert (KGM vs ST): add a conversion to "
+                           "the job (units:) or correct the material's units")
+    [missing] = [d for d in run.open if d.kind == "missing_in_target"]
+    assert missing.action == "report RPT-3: never delivered; --repair sends RPT-3 again"
     assert run.summary.matched == 4  # B-4711 15 ST (10 ST + 5 C62), F-1 1.25 KG + 500 G, GLUE 0.3 KG, B's B-4711
 
 

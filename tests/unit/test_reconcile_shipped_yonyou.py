@@ -187,6 +187,9 @@ def test_orders_finds_the_stale_order_and_the_one_only_the_bridge_delivered(worl
     run = world.run("orders")
     assert _found(run) == {("stale", (LINE_20,), None, None), ("missing_in_source", (UNKNOWN,), None, None)}
     assert run.summary.matched == 1
+    actions = {d.key["order_id"]: d.action or "" for d in run.open}
+    assert actions[LINE_20] == "the yonyou poller has not polled productionorder yet: it reads the order on its first poll"
+    assert actions[UNKNOWN].startswith(f"yonyou (route yonyou) does not hold order {UNKNOWN} in the window")
 
 
 def test_quantities_finds_the_unposted_report_and_the_edited_one_per_order_line(world: World) -> None:
