@@ -218,7 +218,7 @@ class Repairer:
         pending = [r for r in reports if statuses.get(r.event_id) not in (*_ACKNOWLEDGED, "failed")]
         sent: dict[str, str] = {}
         if self.repairing and pending:
-            sent = self._resend(pending, statuses)
+            sent = self._resend(pending)
         for key, items in wanted.items():
             mine = [r for r in reports if key in r.keys]
             text, repaired = self._report_action(mine, statuses, sent, erp)
@@ -275,12 +275,12 @@ class Repairer:
         return Translator.create(mappings_dir=self.settings.mappings_dir, source_system="mes",
                                  codec_options=codec_options(self.settings).get("mes", {}))
 
-    def _resend(self, pending: list[_Report], statuses: Mapping[str, str]) -> dict[str, str]:
-        """Re-drive the pending reports; ``{event id: how}``."""
+    def _resend(self, pending: list[_Report]) -> dict[str, str]:
+        """Re-drive the pending reports: a dead letter still queued is replayed, the others are
+        rebuilt from the raw archive; ``{event id: how}``."""
         assert self.erp_route is not None
         unique = {r.event_id: r for r in pending}
-        dead = [i for i, r in unique.items() if statuses.get(i) == "dead_lettered"]
-        replayed = self._replay(self.erp_route, dead)
+        replayed = self._replay(self.erp_route, unique)
         sent = dict.fromkeys(replayed, "replayed its dead letter")
         for event_id, report in unique.items():
             if event_id in replayed:
@@ -291,6 +291,14 @@ class Repairer:
             log.info("reconcile %s: report %s to %s: %s", self.job_name, unique[event_id].report_id,
                      self.erp_route, how)
         return sent
+
+    def _refusal(self, report: _Report) -> str | None:
+        """The ERP's refusal of one of the report's calls, as the call ledger recorded it."""
+        assert self.erp_route is not None
+        for call in self.ledger.remote.calls(self.erp_route, report.event_id):
+            if call.get("state") == "failed":
+                return _short(call.get("error"))
+        return None
 
     def _report_action(self, mine: list[_Report], statuses: Mapping[str, str], sent: Mapping[str, str],
                        erp: str) -> tuple[str, int]:
@@ -307,8 +315,10 @@ class Repairer:
             elif status == "failed":
                 retrying.append(f"report {report.report_id}: being retried towards {self.erp_route}")
             else:
-                why = {"dead_lettered": "its delivery was dead-lettered",
-                       "lost": "its retry was not heard of since"}.get(status or "", "never delivered")
+                refused = self._refusal(report)
+                why = (f"refused by the ERP ({refused}), dead-lettered" if refused else
+                       {"dead_lettered": "its delivery was dead-lettered",
+                        "lost": "its retry was not heard of since"}.get(status or "", "never delivered"))
                 waiting.append((report.report_id, f"report {report.report_id}: {why}"))
         if done:
             return "; ".join([*done, *retrying]) + "; the next run checks it", 1

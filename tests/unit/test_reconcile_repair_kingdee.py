@@ -25,7 +25,7 @@ from bridge.broker.names import Names
 from bridge.broker.stub import StubBroker
 from bridge.broker.stub_channel import StubDeadLetterStore
 from bridge.config import load_settings
-from bridge.ledger import JournalEntry, Ledger
+from bridge.ledger import Ledger
 from bridge.pipeline.remote_deliver import RemoteDeliverStage
 from bridge.reconcile.runner import JobRun, run_job
 from bridge.runtime import names_for, topology_for
@@ -93,12 +93,12 @@ def repairs(tmp_path: Path) -> Iterator[Repairs]:
 
 
 def _dead_letter(ledger: Ledger, broker: StubBroker, names: Names, envelope: dict[str, Any]) -> None:
-    """R-5 as the pipeline leaves a report K/3 refused: journaled dead-lettered at the route,
-    its event in the route's dead-letter queue."""
+    """R-5 as the pipeline leaves a report K/3 refused: its first call refused in the call
+    ledger, its event in the route's dead-letter queue."""
     queue = names.deliver_queue("kingdee")
-    ledger.record([JournalEntry(message_id=envelope["message_id"], stage="deliver:kingdee", status="dead_lettered",
-                                source_system="mes", entity="report", business_key="R-5", version=envelope["version"],
-                                error="PermanentError: K/3 Cloud refused the bill (物料不存在)")])
+    call = f"{envelope['message_id']}:save:PRD_MORPT"
+    ledger.remote.start("kingdee", call, message_id=envelope["message_id"], operation="save")
+    ledger.remote.refused("kingdee", call, "Kingdee Save of PRD_MORPT for MES:R-5: 物料不存在 (MsgCode 11)")
     channel = broker.channel(name="seed")
     channel.publish([OutMessage(
         exchange="", routing_key=Names.dead_letter_queue(queue), body=json.dumps(envelope).encode(),
@@ -117,7 +117,8 @@ def _actions(run: JobRun) -> dict[tuple[str, ...], str]:
 def test_a_run_without_repair_says_what_it_would_do_and_changes_nothing(repairs: Repairs) -> None:
     run = repairs.run("quantities")
     actions = _actions(run)
-    assert actions[("MO001001-1", "yield")] == ("report R-3: never delivered; report R-5: its delivery was "
+    assert actions[("MO001001-1", "yield")] == ("report R-3: never delivered; report R-5: refused by the ERP "
+                                                "(Kingdee Save of PRD_MORPT for MES:R-5: 物料不存在 (MsgCode 11)), "
                                                 "dead-lettered; --repair sends R-3, R-5 again")
     r4 = actions[("MO001001-2", "yield")]
     assert r4.startswith("kingdee (route kingdee) acknowledged every MES report of it (report R-2 as PRD_MORPT ")
