@@ -117,6 +117,8 @@ PY
   trap "kill -TERM $run_pid $sim_pid 2>/dev/null || true" EXIT
   for _ in $(seq 1 30); do curl -fs "localhost:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
   .venv/bin/python scripts/demo_erp.py "$name" "demo.$name-mes-inbox" "http://127.0.0.1:$port"
+  echo "reconciliation (对账) of what the MES reported against what $name now holds:"
+  .venv/bin/bridge reconcile run quantities --html "$out/$name-quantities.html"
   kill -TERM $run_pid
   wait $run_pid && echo "bridge stopped cleanly (exit 0); logs in $out/$name-bridge.log and $out/$name-simulator.log"
   kill -TERM $sim_pid; wait $sim_pid || true
