@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from adapters.yonyou.codec import YonyouCodec
 from adapters.yonyou.reconcile_views import YONYOU_VIEWS, order_version
 from adapters.yonyou.simulator import YonyouSimulator
 from adapters.yonyou.sink import LINES
+from bridge.adapter.polling import Watermark
 from bridge.config import load_settings
 from bridge.ledger import Ledger, RawRecord
 from bridge.pipeline.deliver import order_facts
@@ -214,6 +215,26 @@ def test_genealogy_finds_the_lot_and_the_edge_yonbip_lacks(world: World) -> None
     run = world.run("genealogy")
     assert _found(run) == {("missing_in_target", (LINE_10, "L-R-3", ""), None, None),
                            ("missing_in_target", (LINE_10, "L-R-3", "B-4713"), None, None)}
+
+
+def test_orders_repair_sets_the_poller_back_to_the_stale_orders_change(world: World) -> None:
+    name = "yonyou:productionorder"
+    world.ledger.positions.set(name, Watermark(datetime(2030, 1, 1)).to_text(), by="poller")
+    try:
+        run = run_job("orders", world.settings, world.ledger, env=_env(world.sim), today=TODAY, repair=True, by="tester")
+        saved = world.ledger.positions.get(name)
+        assert saved is not None
+        assert saved.updated_by == "reconcile orders (tester)"
+        moment = Watermark.from_text(saved.position, name).modified
+        [stale] = [d for d in run.open if d.kind == "stale"]
+        versions = (world.orders_now()[LINE_20]["version"], world.before[LINE_20]["version"])  # pubts digits
+        earliest = min(datetime.strptime(str(v)[:14], "%Y%m%d%H%M%S") for v in versions)
+        assert moment == earliest - timedelta(seconds=1)
+        assert stale.action is not None
+        assert stale.action.startswith("set the yonyou poller's productionorder watermark back from 2030-01-01 00:00:00")
+        assert run.repaired == 1
+    finally:
+        world.ledger.positions.set(name, Watermark(datetime(2026, 1, 1)).to_text(), by="poller")
 
 
 def test_a_later_run_resolves_what_was_put_right(world: World) -> None:
