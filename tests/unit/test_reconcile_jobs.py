@@ -123,6 +123,18 @@ def test_reconcile_run_prints_the_summary_and_writes_json_lines_and_html(orders:
     assert "2 still open" in plain.stdout
 
 
+def test_reconcile_run_repair_says_what_it_did_about_each_discrepancy(orders: Path) -> None:
+    result = CliRunner().invoke(main, ["reconcile", "run", "orders", "--config", str(orders), "--json", "--repair",
+                                       "--by", "alice"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {d["action"] for d in lines} == {"neither side is an ERP: nothing the bridge could send again"}
+    assert "0 repaired" in result.stderr
+    listed = CliRunner().invoke(main, ["reconcile", "list", "--config", str(orders), "--json"])
+    assert {json.loads(line)["action"] for line in listed.stdout.splitlines()} == {
+        "neither side is an ERP: nothing the bridge could send again"}
+
+
 def test_reconcile_run_errors_are_one_line_without_a_traceback(orders: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["reconcile", "run", "nightly", "--config", str(orders)])
     assert result.exit_code != 0
