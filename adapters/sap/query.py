@@ -2,7 +2,10 @@
 
 * ``order``: BAPI_PRODORD_GET_LIST for the production orders given;
 * ``confirmation``: BAPI_PRODORDCONF_GETLIST for the orders, each row's quantities from
-  BAPI_PRODORDCONF_GETDETAIL (GETLIST carries none); the mark is EX_IDENT;
+  BAPI_PRODORDCONF_GETDETAIL (GETLIST carries none), asked once per confirmation and process
+  (:mod:`adapters.sap.detail_cache`: a posted confirmation's detail never changes; the list,
+  read fresh each time, says which are cancelled, a cancellation's REV_CONF_CNT marking the
+  one it cancels REVERSED); the mark is EX_IDENT;
 * ``material_document``: BAPI_GOODSMVT_GETITEMS for a posting-date window (and the orders'
   materials when keys are given: SAP's GETITEMS has no order range, items are filtered by
   ORDERID); the mark is the header text; system-made lines (X_AUTO_CRE) are left out.
@@ -16,6 +19,7 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
+from adapters.sap.detail_cache import DetailCache, shared_details
 from adapters.sap.returns import failure_of, messages_of
 from adapters.sap.soap_client import client_for
 from bridge.adapter.errors import ErrorTable
@@ -45,9 +49,11 @@ class SapQuery:
 
     kinds = _KINDS
 
-    def __init__(self, client: Any, errors: ErrorTable) -> None:
+    def __init__(self, client: Any, errors: ErrorTable, *, system: str = "", details: DetailCache | None = None) -> None:
         self.client = client
         self.errors = errors
+        self.system = system
+        self.details = details
 
     def _call(self, bapi: str, params: Mapping[str, Any], returns: str) -> dict[str, Any]:
         reply = self.client.call(bapi, params)
@@ -78,12 +84,15 @@ class SapQuery:
 
     def _confirmations(self, orders: set[str]) -> list[TargetRecord]:
         reply = self._call("BAPI_PRODORDCONF_GETLIST", {"ORDER_RANGE": _equal(orders)}, "RETURN")
+        rows = [dict(row) for row in reply.get("CONFIRMATIONS") or []]
+        cancelled = {(str(r["CONF_NO"]), str(r.get("REV_CONF_CNT") or "")) for r in rows
+                     if str(r.get("REV_CONF_CNT") or "").strip("0")}
         found = []
-        for row in reply.get("CONFIRMATIONS") or []:
-            detail = self.client.call(
-                "BAPI_PRODORDCONF_GETDETAIL", {"CONFIRMATION": row["CONF_NO"], "CONFIRMATIONCOUNTER": row["CONF_CNT"]}
-            ).get("CONF_DETAIL") or {}
-            facts = {**dict(row), **{k: v for k, v in dict(detail).items() if v not in (None, "")}}
+        for row in rows:
+            detail = self._detail(row)
+            facts = {**row, **{k: v for k, v in dict(detail).items() if v not in (None, "")}}
+            if (str(row["CONF_NO"]), str(row["CONF_CNT"])) in cancelled:
+                facts["REVERSED"] = "X"
             found.append(
                 TargetRecord(
                     "confirmation", f"{row['CONF_NO']}/{row['CONF_CNT']}", _display(row.get("ORDERID")),
@@ -91,6 +100,20 @@ class SapQuery:
                 )
             )
         return found
+
+    def _detail(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
+        conf_no, counter = str(row["CONF_NO"]), str(row["CONF_CNT"])
+        # the list row's own facts belong to the key: a system copied over keeps its numbers
+        identity = "|".join(str(row.get(k) or "") for k in ("CONF_CNT", "ORDERID", "OPERATION", "POSTG_DATE",
+                                                             "EX_IDENT", "CONF_TEXT"))
+        if self.details is not None and (kept := self.details.get(self.system, conf_no, identity)) is not None:
+            return kept
+        detail = self.client.call(
+            "BAPI_PRODORDCONF_GETDETAIL", {"CONFIRMATION": conf_no, "CONFIRMATIONCOUNTER": counter}
+        ).get("CONF_DETAIL") or {}
+        if self.details is not None:
+            self.details.put(self.system, conf_no, identity, detail)
+        return detail
 
     def _material_documents(self, orders: set[str], since: date, until: date) -> list[TargetRecord]:
         window = [{"SIGN": "I", "OPTION": "BT", "LOW": since.isoformat(), "HIGH": until.isoformat()}]
@@ -124,4 +147,5 @@ def make_sap_query(context: QueryContext) -> SapQuery:
         ConfigError: the credentials' variables are not set.
     """
     client = client_for(context.settings, context.route, context.env)
-    return SapQuery(client, client.errors)
+    target = context.settings
+    return SapQuery(client, client.errors, system=f"{target.url}|{target.sap_client}", details=shared_details())

@@ -91,3 +91,42 @@ def test_material_documents_of_a_window_narrowed_to_orders() -> None:
     assert [(r.key, r.mark) for r in mine] == [("208277437", "RPT-M-1/I")]
     assert sorted(r.mark for r in every) == ["OTHER/I", "RPT-M-1/I"]
     assert mine[0].facts["items"][0]["BATCH"] == "B-4711"
+
+
+class _CountingClient:
+    """The query's client, counting the BAPIs it calls."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.called = client, []
+
+    def call(self, bapi: str, params: Any) -> Any:
+        self.called.append(bapi)
+        return self.client.call(bapi, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_confirmation_s_detail_is_asked_once_and_a_later_cancellation_still_counts() -> None:
+    from adapters.sap.detail_cache import DetailCache
+
+    with SapSimulator(user="BRIDGE", password="s3cret", seeds=[SEED]) as sim:
+        sap = SapSoapClient(SapTargetSettings(url=sim.url), "BRIDGE", "s3cret")
+        sap.call("BAPI_PRODORDCONF_CREATE_TT", {"TIMETICKETS": [
+            {"ORDERID": "000208277437", "OPERATION": "0010", "YIELD": "3", "POSTG_DATE": time.strftime("%Y-%m-%d"),
+             "EX_IDENT": "RPT-C-1"}]})
+        query = make_sap_query(QueryContext("sap", SapTargetSettings(url=sim.url), ENV))
+        query.details = DetailCache()  # this test's own, not the process's
+        counting = _CountingClient(query.client)
+        query.client = counting
+        [first] = query.records("confirmation", keys=["208277437"])
+        [again] = query.records("confirmation", keys=["208277437"])
+        assert counting.called.count("BAPI_PRODORDCONF_GETDETAIL") == 1
+        assert again.facts == first.facts
+        conf_no, counter = first.number.split("/")
+        sap.call("BAPI_PRODORDCONF_CANCEL", {"CONFIRMATION": conf_no, "CONFIRMATIONCOUNTER": counter})
+        after = {r.number: r.facts for r in query.records("confirmation", keys=["208277437"])}
+        query.close()
+    assert after[first.number]["REVERSED"] == "X"  # the list says so, not the kept detail
+    [cancellation] = [facts for number, facts in after.items() if number != first.number]
+    assert cancellation["REV_CONF_CNT"] == counter
