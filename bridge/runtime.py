@@ -117,6 +117,9 @@ class Runtime:
     routes: list[Any] = field(default_factory=list)
     scheduler: Any = None  # reconciliation jobs with a schedule (bridge.reconcile.scheduler)
     dead_letter_poll: float = field(default_factory=lambda: float(os.environ.get("BRIDGE_DLQ_POLL_S", "15")))
+    # seconds between two looks at the mappings folder, 0 = no hot reload (BRIDGE_MAPPINGS_RELOAD_S)
+    mappings_reload_s: float | None = None
+    reloader: Any = None  # bridge.mapping.reload.MappingReloader
 
     def start(self, *, serve_http: bool = True, connect_wait: float = 30.0) -> None:
         """Declare the topology, open ledger and connection, start the workers.
@@ -130,6 +133,8 @@ class Runtime:
             raise
 
     def _close_opened(self) -> None:
+        if self.reloader is not None:
+            self.reloader.stop()
         connection, self.connection = self.connection, None
         if connection is not None:
             connection.close()
@@ -150,7 +155,7 @@ class Runtime:
         connector = self.broker or AmqpConnector(settings)
         connector.declare(topology)
         self.ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
-        catalog = load_catalog(settings)
+        catalog = self._catalog_holder()
         self.connection = connector.connect("erp-mes-bridge")
         self.connection.start(wait=connect_wait)
         policy = RetryPolicy(
@@ -197,6 +202,7 @@ class Runtime:
             self._add_worker(IntakeStage(names.feedback_queue, ingest_with(self.ingestor()), system="mes"), policy)
             self._start_sources(policy)
         self._start_reconcile_scheduler()
+        self.reloader.start()  # each process of --workers N watches and reloads its own
         if serve_http and settings.http_port:
             self._serve_http()
         for worker in self.workers:
@@ -212,6 +218,21 @@ class Runtime:
             )
             watcher.start()
         log.info("bridge running: roles %s, %d worker(s)", ",".join(self.roles), len(self.workers))
+
+    def _catalog_holder(self) -> Any:
+        """The mapping catalog as the stages read it: a holder a mapping reload swaps."""
+        from pathlib import Path
+
+        from bridge.mapping.reload import MappingReloader, reload_interval
+
+        interval = reload_interval() if self.mappings_reload_s is None else self.mappings_reload_s
+        if not {"translate", "deliver"} & set(self.roles):
+            interval = 0  # ingest reads no mapping
+        self.reloader = MappingReloader(
+            lambda: load_catalog(self.settings), Path(self.settings.mappings_dir),
+            interval_s=interval, metrics=self.metrics,
+        )
+        return self.reloader.holder
 
     def _start_reconcile_scheduler(self) -> None:
         """Due reconciliation jobs run here; with several processes on one ledger, a job's lock
@@ -360,6 +381,8 @@ class Runtime:
                 close()
         for source in self.sources:
             source.stop()
+        if self.reloader is not None:
+            self.reloader.stop(timeout)
         if self.scheduler is not None:
             self.scheduler.stop(timeout)
         if self.health is not None:

@@ -43,6 +43,7 @@ __all__ = [
     "ERROR_CLASSES",
     "OUTCOMES",
     "PROCESSING_BUCKETS",
+    "RELOAD_OUTCOMES",
     "STAGES",
     "Metrics",
     "error_class_label",
@@ -61,6 +62,8 @@ ENTITIES = ("order", "report", "material", "lot")
 #: What happened to a message whose processing failed.
 OUTCOMES = ("retried", "delayed", "dead_lettered", "requeued")
 COMPONENTS = ("broker", "database")
+#: What became of a changed mappings folder (:mod:`bridge.mapping.reload`).
+RELOAD_OUTCOMES = ("applied", "rejected")
 #: Class names from :mod:`bridge.errors`; anything else is counted as ``other``.
 ERROR_CLASSES = tuple(errors.__all__)
 #: Histogram buckets from 1 ms to 30 s.
@@ -78,6 +81,7 @@ COUNTERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "duplicates": ("bridge_duplicates_skipped", "Skipped: already delivered.", ("target", "entity")),
     "stale": ("bridge_stale_skipped", "Skipped: a newer version was delivered.", ("target", "entity")),
     "failed": ("bridge_messages_failed", "Failed processing attempts.", ("stage", "outcome")),
+    "mapping_reloads": ("bridge_mapping_reloads", "Changed mapping folders loaded (applied) or refused.", ("outcome",)),
 }
 
 _SAFE_VALUE = re.compile(r"^[a-z0-9_.:-]{1,64}$")
@@ -172,6 +176,7 @@ class Metrics:
         self._system, self._target, self._queue = _Label(systems), _Label(targets), _Label(queues)
         self._entity, self._stage = _Label(ENTITIES), _Label(STAGES)
         self._outcome, self._component = _Label(OUTCOMES), _Label(COMPONENTS)
+        self._reload_outcome = _Label(RELOAD_OUTCOMES)
 
         self._counters = {
             key: Counter(name, doc, labels, registry=self.registry)
@@ -204,6 +209,13 @@ class Metrics:
             ("job", "kind"),
             registry=self.registry,
             multiprocess_mode="mostrecent",
+        )
+        # livemax: 1 while any live process runs on older mappings than its folder holds.
+        self._reload_failed = Gauge(
+            "bridge_mapping_reload_failed",
+            "1 when the mapping files changed but could not be loaded (the previous ones are in use).",
+            registry=self.registry,
+            multiprocess_mode="livemax",
         )
         # livemin: a component counts as up only if every live process reaches it.
         self._up = Gauge(
@@ -306,6 +318,16 @@ class Metrics:
         """The open discrepancies of ``job`` per kind (kinds not in ``counts``: zero)."""
         for kind in ("missing_in_target", "missing_in_source", "quantity_mismatch", "unit_mismatch", "stale"):
             self._discrepancies.labels(job=job, kind=kind).set(counts.get(kind, 0))
+
+    @_never_raises
+    def mapping_reload(self, outcome: str) -> None:
+        """Count one changed mappings folder by what became of it (applied, rejected)."""
+        self._counters["mapping_reloads"].labels(self._reload_outcome(outcome)).inc()
+
+    @_never_raises
+    def set_mapping_reload_failed(self, failed: bool) -> None:
+        """Whether the mapping files in the folder are a version that could not be loaded."""
+        self._reload_failed.set(1 if failed else 0)
 
     @_never_raises
     def set_up(self, component: str | None, up: bool) -> None:

@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from bridge.broker.messages import Delivery
@@ -79,6 +80,7 @@ def _shard_main(conn: Connection, spec: _ShardSpec) -> None:
     try:
         from bridge.config import Settings
         from bridge.ledger import Ledger
+        from bridge.mapping.reload import MappingReloader, reload_interval
         from bridge.observability.logging import configure_logging
         from bridge.runtime import active_routes, make_sink, names_for, remote_stage
         from bridge.source_options import load_catalog
@@ -90,13 +92,17 @@ def _shard_main(conn: Connection, spec: _ShardSpec) -> None:
         def no_channel(name: str) -> Any:
             raise ConfigError(f"route {spec.route}: a shard process has no broker channel (asked for {name})")
 
-        sink = make_sink(settings, route, names_for(settings), load_catalog(settings), no_channel)
+        # this process reloads its own mappings (BRIDGE_MAPPINGS_RELOAD_S), as every worker does
+        reloader = MappingReloader(lambda: load_catalog(settings), Path(settings.mappings_dir),
+                                   interval_s=reload_interval())
+        sink = make_sink(settings, route, names_for(settings), reloader.holder, no_channel)
         ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
         stage = remote_stage(settings, route, spec.queue, sink, ledger, None)
     except BaseException as exc:
         conn.send(("failed", _portable(exc)))
         return
     conn.send(("ready", None))
+    reloader.start()
     try:
         while True:
             try:
@@ -114,6 +120,7 @@ def _shard_main(conn: Connection, spec: _ShardSpec) -> None:
             except (OSError, ValueError):
                 break
     finally:
+        reloader.stop()
         stage.close()
         close = getattr(stage.sink, "close", None)
         if callable(close):

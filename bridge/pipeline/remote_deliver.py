@@ -18,6 +18,7 @@ still be delivered by two processes; the ledger's per-call bookkeeping keeps eac
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import logging
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ from bridge.errors import (
 from bridge.ledger.records import DeliveryItem, delivery_key
 from bridge.ledger.remote_calls import StartedCall
 from bridge.ledger.remote_view import BatchView, ViewItem, batch_view
+from bridge.mapping.holder import catalog_batch
 from bridge.pipeline.deliver import business_key_of, event_from_delivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
 from bridge.pipeline.remote_call import CallMaker
@@ -102,7 +104,13 @@ class RemoteDeliverStage:
         self.maker.lease_s = value
 
     def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        """Deliver the batch: each serial key's events in order, the keys in parallel."""
+        """Deliver the batch: each serial key's events in order, the keys in parallel.
+
+        The whole batch renders with one mapping catalog (a reload lands between batches)."""
+        with catalog_batch():
+            return self._process(batch)
+
+    def _process(self, batch: Sequence[Delivery]) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(batch)
         groups: dict[str, list[tuple[int, DeliveryItem]]] = {}
         for position, delivery in enumerate(batch):
@@ -132,7 +140,8 @@ class RemoteDeliverStage:
         )
         prepared = self._prestart(groups, view, context)
         futures = [
-            self._pool.submit(self._deliver_group, key, group, view, context, prepared)
+            # in a copy of this context: the call threads read the batch's catalog too
+            self._pool.submit(contextvars.copy_context().run, self._deliver_group, key, group, view, context, prepared)
             for key, group in groups.items()
         ]
         to_record: list[tuple[int, DeliveryItem]] = []

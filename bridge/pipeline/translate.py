@@ -46,6 +46,7 @@ from bridge.errors import (
     shown,
 )
 from bridge.mapping import MappingCatalog
+from bridge.mapping.holder import CatalogHolder, as_holder, catalog_batch
 from bridge.observability.logging import log_context
 from bridge.pipeline.direct import DirectDelivery
 from bridge.pipeline.outcome import Outcome, OutcomeKind
@@ -145,7 +146,7 @@ class TranslateStage:
     def __init__(
         self,
         names: Names,
-        catalog: MappingCatalog,
+        catalog: MappingCatalog | CatalogHolder,
         ledger: Any,
         *,
         codec_for: Callable[[str], Codec],
@@ -155,23 +156,33 @@ class TranslateStage:
     ) -> None:
         self.names = names
         self.queue = names.translate_queue
-        self.catalog = catalog
+        self.catalogs = as_holder(catalog)  # swapped by a mapping reload; read per batch
         self.ledger = ledger
         self.codec_for = codec_for
         self.codec_options = codec_options or {}
         self.metrics = metrics
         self.direct = direct
 
+    @property
+    def catalog(self) -> MappingCatalog:
+        """The catalog translating now (the batch's, inside one)."""
+        return self.catalogs.current
+
     def process(self, batch: Sequence[Delivery]) -> list[Outcome]:
-        """Decide per raw message; TransientError (ledger down) retries the whole batch."""
-        done = self.ledger.statuses([d.message_id or "" for d in batch], STAGE)
-        outcomes = []
-        for delivery in batch:
-            if done.get(delivery.message_id or "") == "translated":
-                outcomes.append(Outcome.forward(duplicate=True))
-                continue
-            outcomes.append(self._translate(delivery))
-        return self.direct.route(outcomes) if self.direct is not None else outcomes
+        """Decide per raw message; TransientError (ledger down) retries the whole batch.
+
+        The whole batch, direct delivery included, reads one catalog: a mapping reload that
+        lands meanwhile is used from the next batch on.
+        """
+        with catalog_batch(self.catalogs):
+            done = self.ledger.statuses([d.message_id or "" for d in batch], STAGE)
+            outcomes = []
+            for delivery in batch:
+                if done.get(delivery.message_id or "") == "translated":
+                    outcomes.append(Outcome.forward(duplicate=True))
+                    continue
+                outcomes.append(self._translate(delivery))
+            return self.direct.route(outcomes) if self.direct is not None else outcomes
 
     def _translate(self, delivery: Delivery) -> Outcome:
         with log_context(message_id=delivery.message_id, correlation_id=delivery.correlation_id, stage=STAGE):
@@ -228,7 +239,7 @@ class TranslateStage:
         """The document's canonical envelopes: mapped, or passed through when already canonical."""
         if document.canonical_entities:
             return [canonical_envelope(document)]
-        mapping = self.catalog.reading(
+        mapping = self.catalogs.current.reading(
             document.system, document.document_type, document.extension, document=document.label
         )
         return mapping.apply_models(document, clock=received_clock(delivery))

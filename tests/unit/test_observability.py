@@ -65,11 +65,13 @@ def test_every_metric_is_declared_with_its_type(metrics):
         "bridge_duplicates_skipped_total": "counter",
         "bridge_stale_skipped_total": "counter",
         "bridge_messages_failed_total": "counter",
+        "bridge_mapping_reloads_total": "counter",
         "bridge_processing_seconds": "histogram",
         "bridge_inflight_messages": "gauge",
         "bridge_dead_letter_depth": "gauge",
         "bridge_up": "gauge",
         "bridge_discrepancies": "gauge",
+        "bridge_mapping_reload_failed": "gauge",
     }
 
 
