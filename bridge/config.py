@@ -64,6 +64,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "BRIDGE_HTTP_PORT": ("http_port",),
     "BRIDGE_HTTP_HOST": ("http_host",),
     "BRIDGE_MAPPINGS_DIR": ("mappings_dir",),
+    "BRIDGE_MAPPINGS_RELOAD_S": ("mappings_reload_s",),
     "BRIDGE_LOG_LEVEL": ("log_level",),
     "BRIDGE_LOG_FORMAT": ("log_format",),
     "BRIDGE_BROKER_PREFIX": ("broker", "prefix"),
@@ -261,6 +262,8 @@ class Settings(BaseModel):
         http_port: port of /metrics, /healthz and /readyz; 0 disables the endpoint.
         http_host: interface the endpoint listens on.
         mappings_dir: folder of mapping files.
+        mappings_reload_s: how often ``bridge run`` looks for changed mappings and lookups
+            and swaps a valid new set in (:mod:`bridge.mapping.reload`); 0 turns it off.
         log_level: DEBUG, INFO, WARNING, ERROR or CRITICAL.
         log_format: ``json`` (one object per line) or ``text``.
         broker: RabbitMQ topology and flow control.
@@ -279,6 +282,7 @@ class Settings(BaseModel):
     http_port: int = Field(8080, ge=0, le=65535)
     http_host: str = Field("0.0.0.0", min_length=1)
     mappings_dir: Path = Path("mappings")
+    mappings_reload_s: float = Field(5.0, ge=0, allow_inf_nan=False)
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     broker: BrokerSettings = BrokerSettings()

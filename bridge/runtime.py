@@ -223,9 +223,9 @@ class Runtime:
         """The mapping catalog as the stages read it: a holder a mapping reload swaps."""
         from pathlib import Path
 
-        from bridge.mapping.reload import MappingReloader, reload_interval
+        from bridge.mapping.reload import MappingReloader
 
-        interval = reload_interval() if self.mappings_reload_s is None else self.mappings_reload_s
+        interval = self.settings.mappings_reload_s if self.mappings_reload_s is None else self.mappings_reload_s
         if not {"translate", "deliver"} & set(self.roles):
             interval = 0  # ingest reads no mapping
         self.reloader = MappingReloader(

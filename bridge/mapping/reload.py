@@ -1,7 +1,8 @@
 """Mapping hot reload: watch the mappings folder, load a changed catalog whole, swap it in.
 
 A :class:`MappingReloader` looks at the mapping files and lookup tables of the folder every
-``interval_s`` seconds (``BRIDGE_MAPPINGS_RELOAD_S``, 0 = off); test cases are not watched. A
+``interval_s`` seconds (setting ``mappings_reload_s``, env ``BRIDGE_MAPPINGS_RELOAD_S``; 0 =
+off); test cases are not watched. A
 file counts as changed when its content does (size, mtime and inode are only the cheap first
 look; a file touched but not changed is no change). A change must hold still for ``settle_s``
 (an integrator saving a mapping and its lookup table) before the complete new
@@ -27,7 +28,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,34 +37,15 @@ from bridge.errors import ConfigError, MappingDefinitionError
 from bridge.mapping.catalog import LOOKUPS_DIR, MappingCatalog, mapping_files
 from bridge.mapping.holder import CatalogHolder
 
-__all__ = ["RELOAD_ENV", "MappingReloader", "reload_interval", "watched_files"]
+__all__ = ["MappingReloader", "watched_files"]
 
 log = logging.getLogger(__name__)
 
 #: Environment variable: seconds between two looks at the mappings folder (0 turns reload off).
-RELOAD_ENV = "BRIDGE_MAPPINGS_RELOAD_S"
 #: Default of ``BRIDGE_MAPPINGS_RELOAD_S``.
 DEFAULT_RELOAD_S = 5.0
 #: How long a change must stay as it is before it is loaded (``BRIDGE_MAPPINGS_RELOAD_SETTLE_S``).
 SETTLE_S = float(os.environ.get("BRIDGE_MAPPINGS_RELOAD_SETTLE_S", "0.5"))
-
-
-def reload_interval(environ: Mapping[str, str] = os.environ) -> float:
-    """The reload interval from ``BRIDGE_MAPPINGS_RELOAD_S`` (default 5 s, 0 = off).
-
-    Raises:
-        ConfigError: the variable is not a number of seconds >= 0.
-    """
-    text = environ.get(RELOAD_ENV, "").strip()
-    if not text:
-        return DEFAULT_RELOAD_S
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0 or seconds == float("inf"):
-        raise ConfigError(f"{RELOAD_ENV}={text!r}: expected seconds between two looks at the mappings (0 = off)")
-    return seconds
 
 
 def watched_files(directory: Path) -> list[Path]:

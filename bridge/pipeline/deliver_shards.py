@@ -80,7 +80,7 @@ def _shard_main(conn: Connection, spec: _ShardSpec) -> None:
     try:
         from bridge.config import Settings
         from bridge.ledger import Ledger
-        from bridge.mapping.reload import MappingReloader, reload_interval
+        from bridge.mapping.reload import MappingReloader
         from bridge.observability.logging import configure_logging
         from bridge.runtime import active_routes, make_sink, names_for, remote_stage
         from bridge.source_options import load_catalog
@@ -92,9 +92,9 @@ def _shard_main(conn: Connection, spec: _ShardSpec) -> None:
         def no_channel(name: str) -> Any:
             raise ConfigError(f"route {spec.route}: a shard process has no broker channel (asked for {name})")
 
-        # this process reloads its own mappings (BRIDGE_MAPPINGS_RELOAD_S), as every worker does
+        # this process reloads its own mappings (mappings_reload_s), as every worker does
         reloader = MappingReloader(lambda: load_catalog(settings), Path(settings.mappings_dir),
-                                   interval_s=reload_interval())
+                                   interval_s=settings.mappings_reload_s)
         sink = make_sink(settings, route, names_for(settings), reloader.holder, no_channel)
         ledger = Ledger.connect(settings.database_url, busy_timeout=settings.ledger.busy_timeout_s)
         stage = remote_stage(settings, route, spec.queue, sink, ledger, None)

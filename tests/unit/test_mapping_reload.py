@@ -19,7 +19,7 @@ from bridge.codecs import codec_for
 from bridge.errors import ConfigError
 from bridge.mapping import MappingCatalog
 from bridge.mapping.holder import CatalogHolder, LiveMapping, catalog_batch
-from bridge.mapping.reload import MappingReloader, reload_interval, watched_files
+from bridge.mapping.reload import MappingReloader, watched_files
 from bridge.observability.metrics import Metrics
 from bridge.pipeline import TranslateStage
 from bridge.pipeline.outcome import OutcomeKind
@@ -334,13 +334,17 @@ def test_the_watcher_thread_picks_up_a_change_by_itself(folder, metrics):
     assert reloads(metrics, "applied") == 1
 
 
-def test_reload_interval_comes_from_the_environment():
-    assert reload_interval({}) == 5.0
-    assert reload_interval({"BRIDGE_MAPPINGS_RELOAD_S": "0"}) == 0.0
-    assert reload_interval({"BRIDGE_MAPPINGS_RELOAD_S": " 2.5 "}) == 2.5
+def test_the_reload_interval_is_a_setting_the_environment_overrides(tmp_path):
+    from bridge.config import load_settings
+
+    config = tmp_path / "bridge.yaml"
+    config.write_text("mappings_reload_s: 30\n", encoding="utf-8")
+    assert load_settings(config, env={}).mappings_reload_s == 30.0
+    assert load_settings(config, env={"BRIDGE_MAPPINGS_RELOAD_S": "0"}).mappings_reload_s == 0.0
+    assert load_settings(None, env={}).mappings_reload_s == 5.0
     for wrong in ("soon", "-1", "nan"):
-        with pytest.raises(ConfigError, match="BRIDGE_MAPPINGS_RELOAD_S"):
-            reload_interval({"BRIDGE_MAPPINGS_RELOAD_S": wrong})
+        with pytest.raises(ConfigError, match="mappings_reload_s"):
+            load_settings(config, env={"BRIDGE_MAPPINGS_RELOAD_S": wrong})
 
 
 def test_with_reload_off_the_watcher_never_starts(folder):
