@@ -22,7 +22,7 @@ from bridge.broker.names import Names
 from bridge.broker.topology import Topology, build_topology
 from bridge.codecs import codec_for
 from bridge.config import Settings
-from bridge.errors import ConfigError
+from bridge.errors import BridgeError, ConfigError
 from bridge.pipeline import DeliverStage, Ingestor, RetryPolicy, TranslateStage, Worker
 from bridge.pipeline.deliver_shards import ShardedDeliverStage
 from bridge.pipeline.direct import DirectDelivery, DirectRoute
@@ -237,6 +237,7 @@ class Runtime:
     def _start_reconcile_scheduler(self) -> None:
         """Due reconciliation jobs run here; with several processes on one ledger, a job's lock
         (PostgreSQL advisory lock, a file lock for SQLite) lets only one of them run it."""
+        self._gauge_discrepancies(self.settings.reconcile.jobs)
         scheduled = {name: job.schedule for name, job in self.settings.reconcile.jobs.items() if job.schedule}
         if not scheduled:
             return
@@ -250,6 +251,19 @@ class Runtime:
                                       partial(job_lock, self.ledger), timezone=self.settings.reconcile.timezone)
         self.scheduler.start()
         log.info("reconciliation jobs scheduled: %s", ", ".join(f"{n} ({t})" for n, t in scheduled.items()))
+
+    def _gauge_discrepancies(self, jobs: Any) -> None:
+        """``bridge_discrepancies`` from the ledger, so that a restarted process shows the open
+        ones before its jobs run again (also what ``bridge reconcile run`` left)."""
+        if self.metrics is None or not jobs or self.ledger is None:
+            return
+        try:
+            counts = self.ledger.discrepancies.open_counts()
+        except BridgeError as exc:
+            log.warning("could not read the open discrepancies for the gauge: %s", exc)
+            return
+        for job in jobs:
+            self.metrics.set_discrepancies(job, {kind: n for (name, kind), n in counts.items() if name == job})
 
     def _run_reconcile(self, job: str) -> None:
         from bridge.reconcile.runner import run_job

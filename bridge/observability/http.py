@@ -190,6 +190,8 @@ def _handler_for(server: HealthServer) -> type[BaseHTTPRequestHandler]:
                 return
             try:
                 if path == "/metrics":
+                    if server.metrics is not None:  # bridge_up as of this scrape, not of the last probe
+                        server.ready()
                     body, content_type = server.metrics_payload()
                     self._send(200, body, content_type)
                 elif path == "/healthz":

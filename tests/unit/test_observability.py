@@ -308,6 +308,15 @@ def test_readyz_reports_each_check_and_turns_503_when_one_fails(server, broker_c
     assert 'bridge_up{component="database"} 1.0' in samples(metrics)
 
 
+def test_every_scrape_of_metrics_says_whether_broker_and_database_are_up_now(server, broker_check):
+    _, _, scrape = get(server, "/metrics")  # no /readyz asked before: the scrape runs the checks
+    assert 'bridge_up{component="broker"} 1.0' in scrape
+    broker_check.error = TransientError("cannot reach the broker")
+    _, _, scrape = get(server, "/metrics")
+    assert 'bridge_up{component="broker"} 0.0' in scrape
+    assert 'bridge_up{component="database"} 1.0' in scrape
+
+
 def test_a_hung_check_fails_after_its_timeout(metrics):
     release = threading.Event()
     readiness = {"database": lambda: release.wait(10)}

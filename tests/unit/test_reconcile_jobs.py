@@ -227,3 +227,24 @@ def test_bridge_run_runs_a_due_job_once_and_gauges_its_discrepancies(orders: Pat
     finally:
         runtime.scheduler.stop(10)
         runtime.ledger.close()
+
+
+def test_bridge_run_gauges_the_open_discrepancies_of_the_ledger_at_start(orders: Path) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from bridge.observability.metrics import Metrics
+    from bridge.runtime import Runtime
+
+    settings = load_settings(orders, env={})
+    with Ledger.connect(settings.database_url) as ledger:
+        run_job("orders", settings, ledger, today=TODAY)  # what `bridge reconcile run` left
+    registry = CollectorRegistry()
+    runtime = Runtime(settings, metrics=Metrics(registry=registry))
+    runtime.ledger = Ledger.connect(settings.database_url)
+    try:
+        runtime._start_reconcile_scheduler()  # no schedule: nothing runs, the gauge is read
+        assert runtime.scheduler is None
+    finally:
+        runtime.ledger.close()
+    assert registry.get_sample_value("bridge_discrepancies", {"job": "orders", "kind": "missing_in_target"}) == 1
+    assert registry.get_sample_value("bridge_discrepancies", {"job": "orders", "kind": "quantity_mismatch"}) == 0
