@@ -14,13 +14,14 @@ from bridge.redaction import SecretUrl
 
 __all__ = ["Duration", "TopicPattern", "check_amqp_url", "check_database_url", "check_tls_files", "parse_duration"]
 
-_DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
 _TOPIC_WORD = re.compile(r"^(?:\*|#|[A-Za-z0-9_-]+)$")
 
 
 def parse_duration(text: str | float) -> float:
-    """Seconds in a duration: ``"500ms"``, ``"5s"``, ``"5m"``, ``"1h"`` or plain seconds (``30``).
+    """Seconds in a duration: ``"500ms"``, ``"5s"``, ``"5m"``, ``"1h"``, ``"7d"``, ``"2w"`` or plain
+    seconds (``30``).
 
     Raises:
         ConfigError: the text is not a non-negative duration.
@@ -31,7 +32,7 @@ def parse_duration(text: str | float) -> float:
         return float(text)
     match = _DURATION.match(text) if isinstance(text, str) else None
     if match is None:
-        raise ConfigError(f"invalid duration {text!r}: expected e.g. '500ms', '5s', '5m', '1h' or seconds")
+        raise ConfigError(f"invalid duration {text!r}: expected e.g. '500ms', '5s', '5m', '1h', '7d' or seconds")
     return float(match["num"]) * _UNIT_SECONDS[match["unit"]]
 
 

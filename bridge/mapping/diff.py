@@ -20,7 +20,6 @@ version refuses counts as an error of that version; one that no codec option dec
 
 from __future__ import annotations
 
-import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -53,8 +52,6 @@ __all__ = [
 
 #: Seconds ``git show`` may take before the old version counts as unreadable.
 GIT_TIMEOUT_S = 30
-_LONG_DURATION = re.compile(r"^\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>d|w)\s*$")
-_LONG_UNITS = {"d": 86400.0, "w": 7 * 86400.0}
 
 
 class _Absent:
@@ -295,10 +292,8 @@ def parse_since(text: str, now: datetime) -> datetime:
     """
     from bridge.config import parse_duration
 
-    match = _LONG_DURATION.match(text)
     try:
-        seconds = float(match["num"]) * _LONG_UNITS[match["unit"]] if match else parse_duration(text)
-        return now - timedelta(seconds=seconds)
+        return now - timedelta(seconds=parse_duration(text))
     except (ConfigError, OverflowError):
         raise ConfigError(f"--raw-since {text!r}: not a duration (e.g. 30m, 12h, 7d, 2w)") from None
 

@@ -147,5 +147,5 @@ def test_a_deadline_that_is_not_a_duration_is_a_usage_error(stub_runtime: type[S
     code, _out, err = ingest("--deadline", "soon")
     assert code == 2
     assert err.strip() == (
-        "bridge: error: --deadline: invalid duration 'soon': expected e.g. '500ms', '5s', '5m', '1h' or seconds"
+        "bridge: error: --deadline: invalid duration 'soon': expected e.g. '500ms', '5s', '5m', '1h', '7d' or seconds"
     )
