@@ -69,13 +69,14 @@ export SAP_INBOUND_USER=SAPPORT SAP_INBOUND_PASSWORD=demo-port-secret MES_FEEDBA
 export SAP_FILE_PORT_DIR="$out/sap-file-port" BRIDGE_HTTP_PORT=8081
 export BRIDGE_DATABASE_URL="sqlite:///$out/loop-ledger.sqlite" BRIDGE_CONFIG=examples/sap-loop.yaml
 mkdir -p "$SAP_FILE_PORT_DIR"
+.venv/bin/python scripts/demo_reset.py   # each loop starts with empty queues of its own
 .venv/bin/bridge topology declare > "$out/loop-topology.txt"
 .venv/bin/python - <<'PY'
 import pika
 c = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
 ch = c.channel()
 ch.queue_declare("demo.loop-mes-inbox", durable=True)
-ch.queue_bind("demo.loop-mes-inbox", "mes.events", "order.*")
+ch.queue_bind("demo.loop-mes-inbox", "mes.events", "#")
 ch.queue_purge("demo.loop-mes-inbox")
 c.close()
 PY
@@ -94,10 +95,12 @@ kill -TERM $loop_pid
 wait $loop_pid && echo "bridge stopped cleanly (exit 0); logs in $out/loop-bridge.log and $out/sap-simulator.log"
 kill -TERM $sim_pid; wait $sim_pid || true
 trap - EXIT
+.venv/bin/python scripts/demo_reset.py   # no queue of this loop stays bound to mes.feedback
 
 erp_loop() {  # erp_loop NAME PORT SIM_PORT CONFIG SIMULATE_ARGS...
   local name=$1 port=$2 sim_port=$3 config=$4; shift 4
   export BRIDGE_HTTP_PORT=$port BRIDGE_DATABASE_URL="sqlite:///$out/$name-ledger.sqlite" BRIDGE_CONFIG=$config
+  .venv/bin/python scripts/demo_reset.py
   .venv/bin/bridge topology declare > "$out/$name-topology.txt"
   .venv/bin/python - "$name" <<'PY'
 import sys
@@ -106,7 +109,7 @@ c = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:567
 ch = c.channel()
 queue = f"demo.{sys.argv[1]}-mes-inbox"
 ch.queue_declare(queue, durable=True)
-ch.queue_bind(queue, "mes.events", "order.*")
+ch.queue_bind(queue, "mes.events", "#")  # orders, materials and lots: the MES takes them all
 ch.queue_purge(queue)
 c.close()
 PY
@@ -123,6 +126,7 @@ PY
   wait $run_pid && echo "bridge stopped cleanly (exit 0); logs in $out/$name-bridge.log and $out/$name-simulator.log"
   kill -TERM $sim_pid; wait $sim_pid || true
   trap - EXIT
+  .venv/bin/python scripts/demo_reset.py
 }
 
 echo "== 4. the closed loop with Kingdee K/3 Cloud (examples/kingdee-loop.yaml against bridge simulate kingdee)"
