@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from bridge.cli_config import config
 from bridge.cli_dlq import dlq
 from bridge.cli_kit import (
     EXIT_BAD_INPUT,
     EXIT_CONFIG,
+    DocumentFiles,
+    Progress,
     config_option,
+    configure_one_shot_logging,
+    counted,
     definitions_option,
+    document_files,
     encoding_option,
     fail,
     load_settings_logged,
     reported,
-    warning_printer,
+    strict_option,
+    verbose_option,
 )
 from bridge.cli_mapping import mapping, mappings_option
 from bridge.cli_reconcile import reconcile
@@ -28,6 +35,9 @@ from bridge.errors import BridgeError, ConfigError
 
 __all__ = ["main"]
 
+#: Commands that run until stopped: they log as the settings say (JSON lines by default). Every
+#: other command is one-shot: it prints what a person needs and logs warnings only (``--verbose``).
+SERVICE_COMMANDS = frozenset({"run", "simulate"})
 
 
 class _BridgeGroup(click.Group):
@@ -47,16 +57,72 @@ class _BridgeGroup(click.Group):
 
 
 @click.group(cls=_BridgeGroup)
-@click.version_option(package_name="erp-mes-bridge")
-def main() -> None:
+@click.version_option(package_name="erp-mes-bridge", prog_name="bridge")
+@verbose_option
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """erp-mes-bridge: connect a factory's ERP (SAP, Kingdee, Yonyou) with its MES."""
+    if ctx.invoked_subcommand not in SERVICE_COMMANDS:
+        configure_one_shot_logging()
 
 
 # -- translate --------------------------------------------------------------------------
 
 
+def _counting_translator(**options: Any) -> Any:
+    """A :class:`~bridge.translate.Translator` that counts the documents it decoded (a file may
+    hold several IDocs) in ``documents``; imported here, not at start-up: the CLI starts faster."""
+    from bridge.translate import Translator
+
+    class CountingTranslator(Translator):
+        documents = 0
+
+        def decode(self, data: bytes, origin: str) -> Any:
+            documents = super().decode(data, origin)
+            self.documents += len(documents)
+            return documents
+
+    return CountingTranslator.create(**options)
+
+
+def _sniffer(source_system: str | None) -> tuple[Callable[[bytes], bool], str]:
+    """Whether bytes look like a document, as translate reads them: the named system's codec
+    recognises them, or (no system named) any codec does; and how to name that in a reason."""
+    from bridge.codecs import codec_for, sniff_codec
+    from bridge.errors import DecodeError
+
+    if source_system:
+        return codec_for(source_system).sniff, f"the {source_system} codec"
+
+    def any_codec(data: bytes) -> bool:
+        try:
+            sniff_codec(data)
+        except DecodeError:
+            return False
+        return True
+
+    return any_codec, "any codec"
+
+
+def _report_skipped(found: DocumentFiles, progress: Progress) -> None:
+    for path, reason in found.skipped:
+        progress.err(f"skipped {path}: not a document ({reason})")
+
+
+def _summarised(paths: Sequence[Path], found: DocumentFiles) -> bool:
+    """A run over a folder or several files ends with a summary line (one file needs none)."""
+    return bool(found.folders) or len(paths) > 1
+
+
+def _error_lines(path: Path, exc: BridgeError) -> list[str]:
+    message = str(exc)
+    if str(path.name) not in message:
+        message = f"{path}: {message}"
+    return [f"bridge: error: {line}" for line in message.splitlines()]
+
+
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", metavar="FILES_OR_FOLDERS...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--mapping", "mapping_name", help="Use this mapping instead of choosing by document type.")
 @click.option("--source-system", help="Source system of the files (default: detected from the bytes).")
 @click.option("--document-type", help="Choose the mapping for this document type (e.g. LOIPRO05).")
@@ -69,8 +135,10 @@ def main() -> None:
 @definitions_option
 @encoding_option
 @mappings_option
+@strict_option
+@verbose_option
 def translate(
-    files: Sequence[Path],
+    paths: Sequence[Path],
     mapping_name: str | None,
     source_system: str | None,
     document_type: str | None,
@@ -79,17 +147,21 @@ def translate(
     definitions: Sequence[Path],
     encoding: str | None,
     mappings_dir: Path | None,
+    strict: bool,
 ) -> None:
     """Translate source documents to canonical envelopes (JSON lines on stdout).
 
-    A canonical envelope (JSON) given as FILE goes the other way: the reverse mapping for its
-    entity renders the target payload. What the decoder doubts (e.g. a flat line that ends
-    inside a field) is printed as ``bridge: warning: FILE: line N: ...`` on stderr.
+    Files and folders alike: a folder's files are read recursively, and those that are not
+    documents (by extension, or because no codec recognises their first bytes) are skipped
+    with one line each on stderr (``--strict``: refused). A canonical envelope (JSON) given as
+    FILE goes the other way: the reverse mapping for its entity renders the target payload.
+    What the decoder doubts (e.g. a flat line that ends inside a field) is printed as
+    ``bridge: warning: FILE: line N: ...`` on stderr. Over a folder or several files, a
+    progress counter (when stderr is a terminal) and a closing summary go to stderr: stdout
+    holds only the output lines.
     """
-    from bridge.translate import Translator
-
     with reported():
-        translator = Translator.create(
+        translator = _counting_translator(
             mappings_dir=mappings_dir,
             mapping_name=mapping_name,
             source_system=source_system,
@@ -97,20 +169,36 @@ def translate(
             codec_options={"definitions": list(definitions), "idoc_type": idoc_type, "encoding": encoding},
             target_system=target_system,
         )
-    failures = 0
-    for path in files:
-        try:
-            for line in translator.translate_file(path, on_warning=warning_printer(path)):
-                click.echo(line)
-        except ConfigError as exc:
-            fail(str(exc), EXIT_CONFIG)
-        except BridgeError as exc:
-            failures += 1
-            message = str(exc)
-            if str(path.name) not in message:
-                message = f"{path}: {message}"
-            for line in message.splitlines():
-                click.echo(f"bridge: error: {line}", err=True)
+        sniff, reader = _sniffer(source_system)
+        found = document_files(paths, sniff, reader=reader, strict=strict)
+    documents = events = failures = 0
+    with Progress("translate", len(found.files)) as progress:
+        _report_skipped(found, progress)
+        for path in found.files:
+            decoded = translator.documents
+
+            def warn(warning: str, path: Path = path) -> None:
+                progress.err(f"bridge: warning: {path}: {warning}")
+
+            try:
+                for line in translator.translate_file(path, on_warning=warn):
+                    progress.out(line)
+                    events += 1
+            except ConfigError as exc:
+                progress.clear()
+                fail(str(exc), EXIT_CONFIG)
+            except BridgeError as exc:
+                failures += 1
+                for line in _error_lines(path, exc):
+                    progress.err(line)
+            else:  # a canonical envelope rendered to a target payload is one document too
+                documents += max(1, translator.documents - decoded)
+            progress.advance(path.name)
+        if _summarised(paths, found):
+            progress.err(
+                f"{counted(documents, 'document')}, {counted(events, 'event')}, "
+                f"{len(found.skipped)} skipped, {failures} failed"
+            )
     if failures:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -140,7 +228,7 @@ def run(config_path: Path | None, roles: Sequence[str], workers: int, no_http: b
     from bridge.supervisor import install_signal_handlers, run_processes
 
     with reported():
-        settings = load_settings_logged(config_path)
+        settings = load_settings_logged(config_path, service=True)
         if workers > 1:
             argv = [*(["--config", str(config_path)] if config_path else []), *(f"--role={r}" for r in roles)]
             sys.exit(run_processes(argv, workers, settings))
@@ -190,7 +278,7 @@ def _ingest_batches(files: Sequence[Path]) -> list[list[Path]]:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", metavar="FILES_OR_FOLDERS...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--source-system", required=True, help="Source system of the documents (e.g. sap).")
 @click.option(
     "--deadline",
@@ -203,34 +291,47 @@ def _ingest_batches(files: Sequence[Path]) -> list[list[Path]]:
     help="Encoding of flat IDoc files (as for translate), overriding sources.<system>.encoding "
     "while this command reads them; translate workers read the configuration's: set it there too.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decode, map and validate each document and print what would be published; publish "
+    "nothing, write no ledger, connect to no broker.",
+)
+@strict_option
 @config_option
+@verbose_option
 def ingest(
     paths: Sequence[Path],
     source_system: str,
     deadline: str | None,
     encoding: str | None,
+    dry_run: bool,
+    strict: bool,
     config_path: Path | None,
 ) -> None:
     """Publish source documents to the bridge; returns once the broker confirmed them.
 
-    Documents go in batches: each is printed (message id, routing key, file) once the broker
-    confirmed it. A broker restart or a locked ledger is waited for, up to the deadline; then
-    ingest fails with one line naming what it waited for and for how long.
+    Files and folders alike: a folder's files are read recursively, and those the source
+    system's codec does not recognise (or whose extension no document has) are skipped with
+    one line each on stderr (``--strict``: refused before anything is published); a file named
+    itself must be a document. Documents go in batches: each is printed (message id, routing
+    key, file) once the broker confirmed it. A broker restart or a locked ledger is waited for,
+    up to the deadline; then ingest fails with one line naming what it waited for and for how
+    long. ``--dry-run`` prints the same lines plus each document's event count, with translate's
+    reason for any it would dead-letter (exit 1 then), and changes nothing.
     """
     import time
 
+    from bridge.codecs import codec_for
     from bridge.config import parse_duration
-    from bridge.pipeline.deadline import Deadline
-    from bridge.runtime import Runtime
-    from bridge.translate import read_input
 
     started = time.monotonic()
-    files: list[Path] = []
-    for path in paths:
-        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
     with reported():
         settings = load_settings_logged(config_path)
-        batches = _ingest_batches(files)
+        found = document_files(
+            paths, codec_for(source_system).sniff, reader=f"the {source_system} codec", strict=strict, check_named=True
+        )
+        batches = _ingest_batches(found.files)
         seconds, setting = settings.broker.ingest_deadline_s, "broker.ingest_deadline_s"
         if deadline is not None:
             try:
@@ -238,27 +339,111 @@ def ingest(
             except ConfigError as exc:
                 raise ConfigError(f"--deadline: {exc}") from None
         _check_codec_option(source_system, "encoding", encoding)  # before waiting for any service
-        runtime = Runtime(settings, roles=("ingest",))
-        Deadline(seconds, setting=setting).run(
-            "the broker and the ledger to start ingest",
-            lambda left: runtime.start(serve_http=False, connect_wait=max(1.0, min(30.0, left))),
+    if dry_run:
+        _ingest_dry_run(settings, source_system, encoding, found, batches)
+        return
+    ingested, rode = 0, ""
+    with reported(), Progress("ingest", len(found.files)) as progress:
+        _report_skipped(found, progress)
+        if batches:  # nothing to publish: no broker, no ledger needed
+            ingested, rode = _ingest_batches_run(
+                settings, source_system, encoding, batches, progress, seconds=seconds, setting=setting
+            )
+        progress.err(
+            f"{ingested} document(s) ingested and confirmed by the broker in "
+            f"{time.monotonic() - started:.1f} s, {len(found.skipped)} skipped{rode}"
         )
-        try:
-            ingestor = runtime.ingestor(deadline=seconds, deadline_setting=setting)
-            _override_codec_option(ingestor, source_system, "encoding", encoding)
-            for batch in batches:
-                documents = ingestor.prepare([(read_input(f), f.name) for f in batch], source_system)
-                for document in ingestor.ingest(documents):
-                    click.echo(f"{document.message_id}\t{document.routing_key}\t{document.origin}")
-        finally:
-            runtime.stop()
-    stats = ingestor.stats
-    rode = f"; {stats.summary()}" if stats.summary() else ""
-    click.echo(
-        f"{stats.documents} document(s) ingested and confirmed by the broker in "
-        f"{time.monotonic() - started:.1f} s{rode}",
-        err=True,
+
+
+def _ingest_batches_run(
+    settings: Any,
+    source_system: str,
+    encoding: str | None,
+    batches: list[list[Path]],
+    progress: Progress,
+    *,
+    seconds: float,
+    setting: str,
+) -> tuple[int, str]:
+    """Publish the batches; returns how many documents the broker confirmed and what was ridden through."""
+    from bridge.pipeline.deadline import Deadline
+    from bridge.runtime import Runtime
+    from bridge.translate import read_input
+
+    runtime = Runtime(settings, roles=("ingest",))
+    Deadline(seconds, setting=setting).run(
+        "the broker and the ledger to start ingest",
+        lambda left: runtime.start(serve_http=False, connect_wait=max(1.0, min(30.0, left))),
     )
+    try:
+        ingestor = runtime.ingestor(deadline=seconds, deadline_setting=setting)
+        _override_codec_option(ingestor, source_system, "encoding", encoding)
+        for batch in batches:
+            documents = ingestor.prepare([(read_input(f), f.name) for f in batch], source_system)
+            for document in ingestor.ingest(documents):
+                progress.out(f"{document.message_id}\t{document.routing_key}\t{document.origin}")
+            progress.advance(batch[-1].name, len(batch))
+    finally:
+        runtime.stop()
+    stats = ingestor.stats
+    return stats.documents, f"; {stats.summary()}" if stats.summary() else ""
+
+
+def _ingest_dry_run(
+    settings: Any, system: str, encoding: str | None, found: DocumentFiles, batches: list[list[Path]]
+) -> None:
+    """What ``bridge ingest`` would publish, each document decoded, mapped and validated as
+    translate would; no broker, no ledger. Exits 1 when translate would dead-letter one."""
+    from bridge.codecs import codec_for
+    from bridge.pipeline.ingest import identify
+    from bridge.source_options import codec_options, load_catalog
+    from bridge.translate import Translator, read_input
+
+    dead = events = published = 0
+    with reported(), Progress("ingest --dry-run", len(found.files)) as progress:
+        codec = codec_for(system)
+        options = dict(codec_options(settings).get(system, {}))
+        if encoding:
+            options["encoding"] = encoding
+            try:
+                codec.check_options(**options)
+            except ConfigError as exc:
+                raise ConfigError(f"--encoding: {exc}") from None
+        translator = Translator(load_catalog(settings), source_system=system, codec_options=options)
+        _report_skipped(found, progress)
+        for path in (f for batch in batches for f in batch):
+            data = read_input(path)
+            raw = identify(data, system=system, origin=path.name, codec=codec, options=options)
+            head = f"{raw.message_id}\t{raw.routing_key}\t{raw.origin}"
+            try:
+                count = 0
+                for document in translator.decode(data, path.name):
+                    for warning in document.warnings:
+                        progress.err(f"bridge: warning: {path}: {warning}")
+                    count += len(translator.map_document(document))
+            except BridgeError as exc:
+                problem: BridgeError | None = exc
+            except Exception as exc:  # a decoder bug: translate dead-letters the document too
+                problem = BridgeError(f"unexpected {type(exc).__name__}: {exc}")
+            else:
+                problem = None
+            published += 1
+            if problem is None:
+                events += count
+                progress.out(f"{head}\t{counted(count, 'event')}")
+            else:
+                dead += 1
+                progress.out(f"{head}\tdead letter")
+                for line in _error_lines(path, problem):
+                    progress.err(f"{line} (translate would dead-letter it)")
+            progress.advance(path.name)
+        progress.err(
+            f"dry run: {counted(published, 'document')} would be published ({counted(events, 'event')}, "
+            f"{counted(dead, 'dead letter')}), {len(found.skipped)} skipped; nothing was published, "
+            "no ledger was written"
+        )
+    if dead:
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def _check_codec_option(system: str, name: str, value: Any) -> None:
@@ -298,6 +483,7 @@ def topology() -> None:
 
 @topology.command("declare")
 @config_option
+@verbose_option
 def topology_declare(config_path: Path | None) -> None:
     """Declare every exchange, queue and binding (idempotent)."""
     from bridge.broker.declare import declare_topology
@@ -323,6 +509,7 @@ def schema() -> None:
 
 @schema.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@verbose_option
 def schema_export(directory: Path) -> None:
     """Write one JSON Schema file per canonical entity into DIRECTORY."""
     from bridge.canonical.schema_export import export_schemas
@@ -335,6 +522,7 @@ main.add_command(mapping)
 main.add_command(simulate)
 main.add_command(dlq)
 main.add_command(reconcile)
+main.add_command(config)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

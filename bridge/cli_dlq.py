@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
-from bridge.cli_kit import config_option, load_settings_logged, reported
+from bridge.cli_kit import config_option, load_settings_logged, reported, verbose_option
 from bridge.errors import ConfigError
 
 __all__ = ["dlq"]
 
-
+_dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="List what would be done and change nothing (every dead letter stays)."
+)
 
 
 def _dlq_filters(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,7 +31,7 @@ def _dlq_filters(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         func = option(func)
-    return config_option(func)
+    return config_option(verbose_option(func))
 
 
 def _dlq_context(config_path: Path | None, filters: dict[str, Any]) -> tuple[Any, Any, list[str], Any]:
@@ -123,6 +125,7 @@ def dlq_list(config_path: Path | None, as_json: bool, **filters: Any) -> None:
 @dlq.command("show")
 @click.argument("message_id")
 @config_option
+@verbose_option
 def dlq_show(message_id: str, config_path: Path | None) -> None:
     """Show one dead letter: its error, its headers and its decoded payload."""
     from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
@@ -149,7 +152,8 @@ def _confirm_scope(criteria: Any, all_: bool, verb: str) -> None:
 @_dlq_filters
 @click.option("--all", "all_", is_flag=True, help="Replay every dead letter (no filter).")
 @click.option("--by", default=None, help="Who replays (default: the login name); recorded in a header.")
-def dlq_replay(config_path: Path | None, all_: bool, by: str | None, **filters: Any) -> None:
+@_dry_run_option
+def dlq_replay(config_path: Path | None, all_: bool, by: str | None, dry_run: bool, **filters: Any) -> None:
     """Send matching dead letters back to their original exchange and routing key."""
     import getpass
 
@@ -159,16 +163,21 @@ def dlq_replay(config_path: Path | None, all_: bool, by: str | None, **filters: 
         module, settings, queues, criteria = _dlq_context(config_path, filters)
         _confirm_scope(criteria, all_, "replay")
         with RabbitDeadLetterStore(settings.amqp_url) as store:
-            letters = module.replay(store, queues, criteria, by=by or getpass.getuser())
+            letters = module.replay(store, queues, criteria, by=by or getpass.getuser(), dry_run=dry_run)
+    verb = "would replay" if dry_run else "replayed"
     for dl in letters:
-        click.echo(f"replayed {dl.id} -> {dl.original_exchange}/{dl.original_routing_key}")
-    click.echo(f"{len(letters)} dead letter(s) replayed", err=True)
+        click.echo(f"{verb} {dl.id} -> {dl.original_exchange}/{dl.original_routing_key}")
+    if dry_run:
+        click.echo(f"{len(letters)} dead letter(s) would be replayed (dry run: nothing was changed)", err=True)
+    else:
+        click.echo(f"{len(letters)} dead letter(s) replayed", err=True)
 
 
 @dlq.command("purge")
 @_dlq_filters
 @click.option("--all", "all_", is_flag=True, help="Purge every dead letter (no filter).")
-def dlq_purge(config_path: Path | None, all_: bool, **filters: Any) -> None:
+@_dry_run_option
+def dlq_purge(config_path: Path | None, all_: bool, dry_run: bool, **filters: Any) -> None:
     """Delete matching dead letters for good."""
     from bridge.broker.dlq_rabbitmq import RabbitDeadLetterStore
 
@@ -176,9 +185,11 @@ def dlq_purge(config_path: Path | None, all_: bool, **filters: Any) -> None:
         module, settings, queues, criteria = _dlq_context(config_path, filters)
         _confirm_scope(criteria, all_, "purge")
         with RabbitDeadLetterStore(settings.amqp_url) as store:
-            letters = module.purge(store, queues, criteria)
+            letters = module.purge(store, queues, criteria, dry_run=dry_run)
+    verb = "would purge" if dry_run else "purged"
     for dl in letters:
-        click.echo(f"purged {dl.id}")
-    click.echo(f"{len(letters)} dead letter(s) purged", err=True)
-
-
+        click.echo(f"{verb} {dl.id}")
+    if dry_run:
+        click.echo(f"{len(letters)} dead letter(s) would be purged (dry run: nothing was changed)", err=True)
+    else:
+        click.echo(f"{len(letters)} dead letter(s) purged", err=True)

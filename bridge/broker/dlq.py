@@ -15,6 +15,9 @@ Replay republishes each match to its original exchange and routing key with publ
 and removes it from the dead-letter queue only once the broker confirmed it: a message is never
 lost. If a republish fails, that message and every one not replayed yet stay in the queue and
 the :class:`~bridge.errors.TransientError` propagates.
+
+With ``dry_run``, replay and purge return what they would replay or delete (a replay still
+checks that each match has an original route) and change nothing: every message goes back.
 """
 
 from __future__ import annotations
@@ -149,11 +152,13 @@ def replay(
     *,
     by: str,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> list[DeadLetter]:
     """Send the matching dead letters back to their original exchange and routing key.
 
     Each one is republished (confirmed) and only then removed from its dead-letter queue.
-    Returns the replayed letters as they were in the queue.
+    Returns the replayed letters as they were in the queue (with ``dry_run``: the letters it
+    would replay, nothing republished or removed).
 
     Raises:
         PermanentError: a matching letter has no original route (nothing of that queue is
@@ -178,7 +183,7 @@ def replay(
             by,
         )
 
-    return _for_each_queue(store, queues, criteria, moment, send, check)
+    return _for_each_queue(store, queues, criteria, moment, None if dry_run else send, check)
 
 
 def purge(
@@ -187,11 +192,13 @@ def purge(
     criteria: DeadLetterFilter,
     *,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> list[DeadLetter]:
-    """Delete the matching dead letters for good; the others stay. Returns what was deleted."""
+    """Delete the matching dead letters for good; the others stay. Returns what was deleted
+    (with ``dry_run``: what would be, nothing deleted)."""
 
     def drop(delivery: Delivery, dl: DeadLetter) -> None:
         store.remove(delivery)
         log.info("purged dead letter %s from %s", dl.id, dl.queue)
 
-    return _for_each_queue(store, queues, criteria, now, drop)
+    return _for_each_queue(store, queues, criteria, now, None if dry_run else drop)

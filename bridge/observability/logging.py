@@ -12,6 +12,11 @@ values show masked, fields named like secrets (``password``, ``token``...) becom
 every text is redacted by pattern. Parts are redacted one by one, so a URL password is masked
 only up to the end of its own field. pika's own errors while (re)connecting are shown at DEBUG
 only (:class:`PikaConnectionNoise`): the bridge reports a connection failure itself, in one line.
+
+``bridge run`` logs as its settings say (:func:`configure_logging`: JSON lines by default); the
+one-shot commands (``bridge ingest``, ``bridge dlq replay``...) log for the person at the
+terminal (:func:`configure_cli_logging`): ``bridge: warning: ...`` lines, warnings and up only
+unless ``--verbose``.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from bridge.redaction import redact, redact_data
 
 __all__ = [
     "QUIET_LOGGERS",
+    "CliFormatter",
     "ContextFilter",
     "JsonFormatter",
     "PikaConnectionNoise",
     "TextFormatter",
+    "configure_cli_logging",
     "configure_logging",
     "current_context",
     "log_context",
@@ -141,6 +148,31 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class CliFormatter(logging.Formatter):
+    """``bridge: warning: msg [key=value ...]``: a one-shot command's log line, as its errors look."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        shown = redact_data(_fields(record))
+        line = f"bridge: {record.levelname.lower()}: {redact(record.getMessage())}"
+        if shown:
+            line += " [" + " ".join(
+                f"{key}={value if isinstance(value, str) else _redacted_text(value)}" for key, value in shown.items()
+            ) + "]"
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+class _CurrentStderr:
+    """``sys.stderr`` as it is at each write: a command's handler outlives a test runner's swap."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 class PikaConnectionNoise(logging.Filter):
     """Shows pika's warnings and errors about the connection at DEBUG (or drops them above DEBUG).
 
@@ -190,7 +222,11 @@ def configure_logging(
     Raises:
         ConfigError: unknown level or format.
     """
-    formatters: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
+    formatters: dict[str, type[logging.Formatter]] = {
+        "json": JsonFormatter,
+        "text": TextFormatter,
+        "cli": CliFormatter,  # one-shot commands (configure_cli_logging), not a log_format setting
+    }
     if fmt not in formatters:
         raise ConfigError(f"log_format = {fmt!r}: must be json or text")
     numeric = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
@@ -210,3 +246,15 @@ def configure_logging(
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
     logging.captureWarnings(True)
     return handler
+
+
+def configure_cli_logging(level: str | int = logging.WARNING, stream: TextIO | None = None) -> logging.Handler:
+    """Log a one-shot command's lines for a person: ``bridge: warning: ...`` on stderr at ``level``.
+
+    The handler writes to ``stream``, by default to whatever ``sys.stderr`` is when a line is
+    logged, and replaces the handler :func:`configure_logging` installed before (as that does).
+
+    Raises:
+        ConfigError: unknown level.
+    """
+    return configure_logging(level, "cli", stream=stream or _CurrentStderr())  # type: ignore[arg-type]

@@ -64,6 +64,16 @@ def test_list_show_replay_and_purge_dead_letters(rabbitmq, tmp_path):
         assert code == 2
         assert "needs a filter" in err
 
+        # dry runs say what they would do and leave both where they are
+        code, out, err = bridge("dlq", "purge", "--config", config, "--all", "--dry-run")
+        assert code == 0, err
+        assert sorted(out.splitlines()) == sorted([f"would purge {order}", f"would purge {batch}"])
+        code, out, err = bridge("dlq", "replay", "--config", config, "--id", order, "--dry-run")
+        assert code == 0, err
+        assert out.splitlines() == [f"would replay {order} -> {settings.broker.prefix}.inbound/sap.LOIPRO05"]
+        assert "(dry run: nothing was changed)" in err
+        assert sorted(props.message_id for props, _ in browse(dlq)) == sorted([order, batch])
+
         code, out, _ = bridge("dlq", "purge", "--config", config, "--id", batch)
         assert code == 0
         assert f"purged {batch}" in out
