@@ -26,16 +26,21 @@ def default_mappings_dir() -> Path:
 
 
 def mapping_files(directory: Path) -> list[Path]:
-    """Mapping YAML files below ``directory`` (not lookups, not test cases)."""
+    """Mapping YAML files below ``directory`` (not lookups, not test cases).
+
+    Symlinked folders are followed: a Kubernetes ConfigMap or Secret volume holds its tree as
+    links (``sap -> ..data/sap``), and the dot-folders behind them are left out.
+    """
     files = []
-    for path in sorted(directory.rglob("*.y*ml")):
-        relative = path.relative_to(directory)
-        if relative.parts[0] == LOOKUPS_DIR or path.name.endswith((CASES_SUFFIX, ".cases.yml")):
-            continue
-        if any(part.startswith(".") or part == "cases" for part in relative.parts[:-1]):
-            continue
-        files.append(path)
-    return files
+    for folder, subfolders, names in os.walk(directory, followlinks=True):
+        relative_folder = Path(folder).relative_to(directory)
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d != "cases"
+                               and not (relative_folder == Path(".") and d == LOOKUPS_DIR))
+        for name in names:
+            if not name.endswith((".yaml", ".yml")) or name.endswith((CASES_SUFFIX, ".cases.yml")):
+                continue
+            files.append(Path(folder) / name)
+    return sorted(files)
 
 
 @dataclass
