@@ -91,6 +91,8 @@ trap 'kill -TERM $loop_pid $sim_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 30); do curl -fs localhost:8081/readyz >/dev/null 2>&1 && break; sleep 1; done
 echo "SAP (simulated) pushes its production order LOIPRO05 to the bridge's receiver; the MES answers:"
 .venv/bin/python scripts/demo_mes.py demo.loop-mes-inbox http://127.0.0.1:8081 "$SAP_URL"
+echo "reconciliation (对账) of what the MES reported against SAP's confirmations:"
+.venv/bin/bridge reconcile run quantities --html "$out/sap-quantities.html"
 kill -TERM $loop_pid
 wait $loop_pid && echo "bridge stopped cleanly (exit 0); logs in $out/loop-bridge.log and $out/sap-simulator.log"
 kill -TERM $sim_pid; wait $sim_pid || true
@@ -141,6 +143,8 @@ export YONYOU_APP_KEY=demo-yonyou-app-key YONYOU_APP_SECRET=demo-yonyou-app-secr
 echo "YonBIP (simulated) holds 2 audited production orders (3 lines), 4 materials and 4 batch numbers; the bridge polls them:"
 erp_loop yonyou 8083 8300 examples/yonyou-loop.yaml --seed adapters/yonyou/simulator/demo_seed.json
 
-echo "== summary: SAP, Kingdee and Yonyou each sent orders to the MES through the bridge and hold the MES's"
-echo "   work report once (SAP: confirmation and goods movements; K/3 Cloud: PRD_MORPT, PRD_INSTOCK, PRD_PickMtrl;"
-echo "   YonBIP: finishedreport, storeprorecord, materialout), audited and linked to the order"
+echo "== summary: what went where (read from each flow's ledger in $out/)"
+.venv/bin/python scripts/demo_summary.py "SAP IDocs, bridge run (section 2)=$out/demo-ledger.sqlite" \
+  "SAP loop=$out/loop-ledger.sqlite" "Kingdee K/3 Cloud loop=$out/kingdee-ledger.sqlite" \
+  "Yonyou YonBIP loop=$out/yonyou-ledger.sqlite"
+echo "HTML reconciliation reports: $out/sap-quantities.html, $out/kingdee-quantities.html, $out/yonyou-quantities.html"
