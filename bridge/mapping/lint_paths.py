@@ -56,6 +56,7 @@ class _Failure:
     message: str
     suggestion: str | None = None
     listed: bool = False
+    partial: bool = False  # the definition there lists only some names: a near miss may be real
 
 
 def _open() -> Shape:
@@ -241,7 +242,7 @@ class SourceWalker:
         if failure is not None:
             # certain: a definition or the model lists the names there, or the name looks like a
             # known one (a typo); else only the samples lack it, which they may
-            certain = failure.listed or (failure.suggestion is not None and not lenient)
+            certain = failure.listed or (failure.suggestion is not None and not lenient and not failure.partial)
             self.problems.append(
                 Problem(
                     self.file,
@@ -282,8 +283,16 @@ class SourceWalker:
                 child.open = True
             if child is None:
                 message = self.describe.missing(key, node, last=position == len(keys) - 1)
+                # a segment the definition lists only partly: with samples showing it, those and
+                # the definition count as its list, as for a complete one; with none, a near miss
+                # (MATNR for AUFNR) may well be a real field
+                unsure = node.partial and not node.seen
+                if unsure:
+                    message += (" (its definition there lists only some of its fields and no case sample shows "
+                                "the segment: give the system's WE60 export with --definitions, or add a case)")
                 leaf = node.scalar and not node.branch
-                return node, trail, _Failure(message, nearest(key, node.children), listed=node.listed or leaf)
+                listed = node.listed or leaf or (node.partial and node.seen)
+                return node, trail, _Failure(message, nearest(key, node.children), listed=listed, partial=unsure)
             trail.append(node)
             node = child
         return node, trail, None

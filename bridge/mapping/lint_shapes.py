@@ -16,6 +16,7 @@ document nothing describes.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -43,6 +44,8 @@ class Shape:
             wrong (a segment whose definition gives no fields is not listed: only its samples
             say which fields it has).
         open: any name below is accepted.
+        partial: an IDoc segment whose definition lists only some of its fields (marked so in
+            the definition file): a name missing there may well exist.
     """
 
     __slots__ = (
@@ -52,6 +55,7 @@ class Shape:
         "listed",
         "name",
         "open",
+        "partial",
         "path",
         "sampled",
         "scalar",
@@ -71,6 +75,7 @@ class Shape:
         self.defined = False
         self.listed = False
         self.open = False
+        self.partial = False
 
     def child(self, name: str) -> Shape:
         """The shape below called ``name``, made when new."""
@@ -142,11 +147,14 @@ def add_idoc_definition(root: Shape, definition: Any) -> list[Shape]:
         return shape
 
     fieldless = []
+    partial = partial_segments(getattr(definition, "source", None))
     for segment_type, variants in by_type.items():
         shape = place(segment_type, frozenset())
         shape.branch = shape.segment = shape.defined = True
         names = [f.name for variant in variants for f in getattr(variant, "fields", ())]
-        if names:
+        if segment_type in partial:
+            shape.partial = True
+        elif names:
             shape.listed = True
         else:
             fieldless.append(shape)
@@ -155,6 +163,28 @@ def add_idoc_definition(root: Shape, definition: Any) -> list[Shape]:
             field.scalar = field.defined = True
     root.branch = root.defined = root.listed = True
     return fieldless
+
+
+_PARTIAL = re.compile(r"^#\s*erp-mes-bridge:\s*partial\s+(?P<segments>.+)$")
+
+
+def partial_segments(source: str | None) -> set[str]:
+    """The segment types a definition file marks as listing only some of their fields
+    (``# erp-mes-bridge: partial E1AFKOL E1AFPOL``: the shipped definitions written from public
+    layouts); a real WE60 export has no such line."""
+    if not source:
+        return set()
+    try:
+        with open(source, encoding="utf-8", errors="replace") as handle:
+            head = [next(handle, "") for _ in range(200)]
+    except OSError:
+        return set()
+    found: set[str] = set()
+    for line in head:
+        match = _PARTIAL.match(line.strip())
+        if match:
+            found.update(match["segments"].split())
+    return found
 
 
 def open_unseen(fieldless: list[Shape]) -> None:

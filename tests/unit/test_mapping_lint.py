@@ -359,3 +359,19 @@ def test_hostile_yaml_is_reported_per_file_and_never_a_traceback(data_dir):
     mappings = {p for p in folder.glob("*.yaml") if not p.name.endswith(".cases.yaml")}
     assert {line.split(":")[0] for line in lines} == {str(p) for p in mappings}
     assert "Traceback" not in out + err
+
+
+def test_without_cases_a_partly_defined_segment_only_warns_about_fields_it_does_not_list(tmp_path):
+    """The shipped LOIPRO definitions list E1AFKOL's leading fields only (marked
+    ``# erp-mes-bridge: partial``): a mapping with no case reading WERKS or MATNR, real fields,
+    gets warnings that say so, not errors; with its cases, a typo there is an error again."""
+    from bridge.mapping.lint_shapes import partial_segments
+
+    assert {"E1AFKOL", "E1AFPOL"} <= partial_segments(str(MAPPINGS.parent / "adapters" / "sap" / "definitions" / "LOIPRO05.txt"))
+    folder = copy_mappings(tmp_path, "sap/loipro_order")
+    (folder / "sap" / "loipro_order.cases.yaml").unlink()
+    report = lint(None, folder)
+    assert [str(p) for p in report.problems if p.error] == []
+    warned = [str(p) for p in report.problems if not p.error]
+    assert any("has no field WERKS" in w and "--definitions" in w for w in warned), warned
+    assert any("has no field MATNR " in w for w in warned), warned
